@@ -1,0 +1,1 @@
+"""charting layer (see docs/ARCHITECTURE.md)."""

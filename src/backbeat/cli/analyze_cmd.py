@@ -1,0 +1,12 @@
+"""``backbeat analyze``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the ``analyze`` sub-command (placeholder until implemented)."""
+    p: argparse.ArgumentParser = sub.add_parser("analyze", help="(not yet available)")
+    p.set_defaults(func=None)

@@ -1,0 +1,12 @@
+"""``backbeat chart``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the ``chart`` sub-command (placeholder until implemented)."""
+    p: argparse.ArgumentParser = sub.add_parser("chart", help="(not yet available)")
+    p.set_defaults(func=None)
