@@ -23,6 +23,12 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
 
+# Node packages for cross-checks with other readers (scan-chart), when npm is present.
+if [ -f tests/js/package.json ] && command -v npm >/dev/null 2>&1; then
+  echo "== npm packages for cross-checks"
+  (cd tests/js && { npm ci --silent --no-audit --no-fund || npm install --silent --no-audit --no-fund; }) >/dev/null
+fi
+
 echo "== ruff";         .venv/bin/ruff check src tests bench training
 echo "== mypy";         .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
