@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 from backbeat.core.difficulty import Difficulty
 from backbeat.core.errors import InvalidArgumentError
@@ -19,7 +19,7 @@ from backbeat.core.tempo import TempoMap
 MAIN_PART = "drums"
 
 
-class Dynamic(str, Enum):
+class Dynamic(StrEnum):
     """How hard a note is meant to be played."""
 
     NORMAL = "normal"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Difficulty(str, Enum):
+class Difficulty(StrEnum):
     """Chart difficulty levels, easiest first."""
 
     BEGINNER = "beginner"

@@ -9,10 +9,10 @@ either cymbals or toms.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 
 
-class Instrument(str, Enum):
+class Instrument(StrEnum):
     """Coarse drum instrument classes used by analysis (the JSON ``instrument`` field)."""
 
     KICK = "kick"

@@ -9,6 +9,7 @@ integer ticks, with ``resolution`` ticks per quarter note. Tick 0 is at
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -198,7 +199,7 @@ def tempo_map_from_beats(beat_times_s: Sequence[float], positions: Sequence[int]
     pos = [int(p) for p in positions]
     if len(times) < 2 or len(times) != len(pos):
         raise InvalidArgumentError("need at least two beats, each with a position")
-    if any(b <= a for a, b in zip(times, times[1:])):
+    if any(b <= a for a, b in itertools.pairwise(times)):
         raise InvalidArgumentError("beat times must be strictly increasing")
     period = times[1] - times[0]
     # Extend backwards at the first period, continuing the bar count.
