@@ -1,0 +1,486 @@
+"""Beat and tempo tracking: activation in, beats and tempo segments out.
+
+The tracker follows madmom's dynamic Bayesian network for beats (Krebs,
+Böck & Widmer 2015) in plain numpy: a hidden state is (beat period in frames,
+position inside the beat); the position advances one frame at a time, and at
+the end of a beat the period may change, with a probability falling
+exponentially with the relative tempo change. Beat states (the first
+``1 / observation_lambda`` of a beat) see the activation, the rest see its
+complement. Viterbi decoding needs only ``O(n_states + n_tempi²)`` work per
+frame because all transitions but the beat-end ones are deterministic.
+
+Any beat activation works: a learned one from the drum model when present,
+else :func:`onset_activation` (spectral flux of the log filterbank, with low
+bands weighted up so kicks and snares count more than hi-hats).
+
+The tempo range is centred on a global estimate (:func:`estimate_tempo`,
+autocorrelation with a comb over beat multiples and a log-normal tempo
+prior), which keeps the state space small and settles octave errors once per
+song, while still following tempo changes of up to ``±tempo_spread``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from backbeat.core.errors import InvalidArgumentError
+from backbeat.core.song_analysis import TempoSegment
+
+#: Frames per second of activations (the features' frame rate).
+FPS = 100
+#: Default tempo search range in beats per minute.
+MIN_BPM = 55.0
+MAX_BPM = 215.0
+#: Centre and width (in octaves) of the log-normal tempo prior.
+PRIOR_BPM = 120.0
+PRIOR_OCTAVES = 1.0
+
+
+@dataclass(frozen=True)
+class BeatTrack:
+    """Beats of a song with their positions and the tempo segments.
+
+    Attributes
+    ----------
+    beats_s
+        Beat times in seconds, shape ``(n,)``, strictly increasing.
+    positions
+        1-based position of each beat in its bar, shape ``(n,)``, int.
+    tempo_segments
+        Stretches of steady tempo, in time order.
+    beats_per_bar
+        Dominant bar length in beats.
+    beat_unit
+        Note value of one beat (4 for x/4, 8 for 6/8 counted in eighths).
+    """
+
+    beats_s: np.ndarray
+    positions: np.ndarray
+    tempo_segments: tuple[TempoSegment, ...]
+    beats_per_bar: int = 4
+    beat_unit: int = 4
+
+    @property
+    def downbeats_s(self) -> np.ndarray:
+        """Times of downbeats (position 1)."""
+        return self.beats_s[self.positions == 1]
+
+
+# -- conversions ----------------------------------------------------------------
+
+def bpm_to_period_frames(bpm: float | np.ndarray, *, fps: float = FPS) -> np.ndarray:
+    """Beat period in frames for a tempo in BPM."""
+    return 60.0 * fps / np.asarray(bpm, dtype=np.float64)
+
+
+def period_frames_to_bpm(period_frames: float | np.ndarray, *, fps: float = FPS) -> np.ndarray:
+    """Tempo in BPM for a beat period in frames."""
+    return 60.0 * fps / np.asarray(period_frames, dtype=np.float64)
+
+
+def tempo_intervals(min_bpm: float, max_bpm: float, *, fps: float = FPS,
+                    max_states: int = 60) -> np.ndarray:
+    """Integer beat periods (frames) covering a tempo range, log-spaced if there are many.
+
+    Returns
+    -------
+    np.ndarray
+        Sorted unique int periods, shape ``(k,)``, ``k <= max_states`` (plus rounding).
+    """
+    if not (0 < min_bpm < max_bpm):
+        raise InvalidArgumentError(f"tempo range {min_bpm}-{max_bpm} BPM is not valid")
+    lo = max(2, math.floor(60.0 * fps / max_bpm))
+    hi = max(lo + 1, math.ceil(60.0 * fps / min_bpm))
+    all_periods = np.arange(lo, hi + 1)
+    if all_periods.size <= max_states:
+        return all_periods
+    log_spaced = np.exp(np.linspace(np.log(lo), np.log(hi), max_states))
+    return np.unique(np.round(log_spaced).astype(np.int64))
+
+
+# -- activation -----------------------------------------------------------------
+
+def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1:
+        return x.astype(np.float64)
+    kernel = np.ones(width) / width
+    return np.convolve(x, kernel, mode="same")
+
+
+def onset_activation(features: np.ndarray, *, fps: float = FPS, low_band_weight: float = 2.0,
+                     n_low_bands: int = 24) -> np.ndarray:
+    """DSP beat activation from a log filterbank spectrogram.
+
+    Positive spectral flux summed over bands (the lowest ``n_low_bands``
+    weighted by ``low_band_weight``), minus its local mean over 0.25 s,
+    half-wave rectified and scaled to [0, 1] by a high percentile.
+
+    Parameters
+    ----------
+    features
+        Log filterbank, shape ``(n_frames, n_bands)``.
+    fps
+        Frame rate.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_frames,)``, float64 in [0, 1].
+    """
+    f = np.asarray(features, dtype=np.float32)
+    if f.ndim != 2:
+        raise InvalidArgumentError(f"onset_activation expects (n_frames, n_bands), got {f.shape}")
+    n = f.shape[0]
+    act = np.zeros(n, dtype=np.float64)
+    if n < 2:
+        return act
+    diff = np.maximum(f[1:] - f[:-1], 0.0)
+    w = np.ones(f.shape[1], dtype=np.float32)
+    w[:min(n_low_bands, f.shape[1])] = low_band_weight
+    act[1:] = diff @ w
+    act = np.maximum(act - _moving_average(act, max(1, round(0.25 * fps))), 0.0)
+    return normalize_activation(act)
+
+
+def normalize_activation(act: np.ndarray, *, percentile: float = 99.0) -> np.ndarray:
+    """Scale an activation to [0, 1] by a high percentile of its positive part."""
+    a = np.nan_to_num(np.asarray(act, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    a = np.maximum(a, 0.0)
+    pos = a[a > 0]
+    if pos.size == 0:
+        return a
+    scale = float(np.percentile(pos, percentile))
+    if scale <= 0:
+        return a
+    return np.clip(a / scale, 0.0, 1.0)
+
+
+# -- global tempo ---------------------------------------------------------------
+
+def tempo_salience(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
+                   max_bpm: float = MAX_BPM, prior_bpm: float = PRIOR_BPM,
+                   prior_octaves: float = PRIOR_OCTAVES) -> tuple[np.ndarray, np.ndarray]:
+    """Salience of each candidate beat period.
+
+    Autocorrelation of the mean-removed activation, combed over 1-4 beat
+    multiples and half a beat, weighted by a log-normal prior on tempo.
+
+    Returns
+    -------
+    periods_frames, salience
+        Candidate periods (int frames) and their salience, same shape.
+    """
+    a = np.asarray(activation, dtype=np.float64)
+    a = a - a.mean()
+    n = a.size
+    periods = np.arange(max(2, int(60 * fps / max_bpm)), math.ceil(60 * fps / min_bpm) + 1)
+    max_lag = int(periods[-1] * 4 + 2)
+    if n < 4:
+        return periods, np.zeros(periods.size)
+    size = 1 << math.ceil(math.log2(2 * n))
+    spec = np.fft.rfft(a, size)
+    acf = np.fft.irfft(spec * np.conj(spec), size)[: max_lag + 1]
+    acf /= max(acf[0], 1e-12)
+    # Unbias: longer lags see fewer products.
+    lags = np.arange(acf.size)
+    acf = acf * n / np.maximum(n - lags, n * 0.25)
+    acf = np.maximum(acf, 0.0)
+
+    def at(lag: np.ndarray) -> np.ndarray:
+        # Max over a +-1 frame neighbourhood, tolerant to non-integer periods.
+        li = np.round(lag).astype(int)
+        out = np.zeros(lag.shape)
+        ok = li + 1 < acf.size
+        for d in (-1, 0, 1):
+            out[ok] = np.maximum(out[ok], acf[np.clip(li[ok] + d, 0, acf.size - 1)])
+        return out
+
+    p = periods.astype(np.float64)
+    sal = at(p) + 0.5 * at(2 * p) + 0.33 * at(3 * p) + 0.25 * at(4 * p) - 0.25 * at(1.5 * p)
+    bpm = 60.0 * fps / p
+    prior = np.exp(-0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2)
+    return periods, sal * prior
+
+
+def estimate_tempo(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
+                   max_bpm: float = MAX_BPM) -> float:
+    """Dominant tempo of an activation in BPM (see :func:`tempo_salience`)."""
+    periods, sal = tempo_salience(activation, fps=fps, min_bpm=min_bpm, max_bpm=max_bpm)
+    if not np.any(sal > 0):
+        return PRIOR_BPM
+    k = int(np.argmax(sal))
+    # Parabolic refinement around the best integer period.
+    p = float(periods[k])
+    if 0 < k < sal.size - 1:
+        y0, y1, y2 = sal[k - 1], sal[k], sal[k + 1]
+        den = y0 - 2 * y1 + y2
+        if den < 0:
+            p += 0.5 * (y0 - y2) / den
+    return float(60.0 * fps / p)
+
+
+# -- Viterbi decoding -------------------------------------------------------------
+
+def viterbi_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
+                  max_bpm: float = MAX_BPM, transition_lambda: float = 100.0,
+                  observation_lambda: int = 16, max_tempo_states: int = 60) -> np.ndarray:
+    """Most likely beat frames under the beat-period/position model.
+
+    Parameters
+    ----------
+    activation
+        Beat activation in [0, 1], shape ``(n_frames,)``.
+    fps
+        Frame rate.
+    min_bpm, max_bpm
+        Tempo range.
+    transition_lambda
+        Tempo-change stiffness: ``P(τ→τ') ∝ exp(-λ |τ'/τ - 1|)``.
+    observation_lambda
+        The first ``1/observation_lambda`` of each beat are beat states.
+    max_tempo_states
+        Cap on the number of beat periods (log-spaced beyond it).
+
+    Returns
+    -------
+    np.ndarray
+        Beat frame indices (int), increasing. Empty if the activation is empty.
+    """
+    act = np.clip(np.asarray(activation, dtype=np.float64), 1e-6, 1 - 1e-6)
+    n = act.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if observation_lambda < 2:
+        raise InvalidArgumentError(f"observation_lambda must be >= 2, got {observation_lambda}")
+    taus = tempo_intervals(min_bpm, max_bpm, fps=fps, max_states=max_tempo_states)
+    k = taus.size
+    first = np.concatenate([[0], np.cumsum(taus)[:-1]]).astype(np.int64)
+    last = first + taus - 1
+    n_states = int(taus.sum())
+    # Beat states: positions below tau / observation_lambda (at least one).
+    beat_mask = np.zeros(n_states, dtype=bool)
+    for j in range(k):
+        beat_mask[first[j]:first[j] + max(1, int(taus[j] / observation_lambda))] = True
+    beat_idx = np.flatnonzero(beat_mask)
+    # Tempo transitions at beat ends (log), rows: from tempo, cols: to tempo.
+    ratio = taus[None, :] / taus[:, None]
+    trans = np.exp(-transition_lambda * np.abs(ratio - 1.0))
+    trans[trans < 1e-12] = 0.0
+    trans /= trans.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        log_trans = np.log(trans)
+    log_beat = np.log(act)
+    log_nobeat = np.log((1.0 - act) / (observation_lambda - 1))
+    # Initial: uniform over states.
+    delta = np.full(n_states, -math.log(n_states)) + log_nobeat[0]
+    delta[beat_idx] += log_beat[0] - log_nobeat[0]
+    backptr = np.empty((n, k), dtype=np.int16 if k < 32767 else np.int32)
+    backptr[0] = -1
+    new = np.empty_like(delta)
+    for t in range(1, n):
+        ends = delta[last]
+        cand = ends[:, None] + log_trans
+        best = np.argmax(cand, axis=0)
+        new[1:] = delta[:-1]
+        new[first] = cand[best, np.arange(k)]
+        backptr[t] = best
+        new += log_nobeat[t]
+        new[beat_idx] += log_beat[t] - log_nobeat[t]
+        # Renormalise to avoid drift to -inf.
+        new -= new.max()
+        delta, new = new, delta
+    # Backtrack.
+    state = int(np.argmax(delta))
+    first_of = {int(f): jj for jj, f in enumerate(first)}
+    beats: list[int] = []
+    for t in range(n - 1, -1, -1):
+        tempo_j = first_of.get(state)
+        if tempo_j is not None:
+            beats.append(t)
+            if t > 0:
+                state = int(last[backptr[t, tempo_j]])
+        else:
+            state -= 1
+    return np.asarray(beats[::-1], dtype=np.int64)
+
+
+def refine_beats(beat_frames: np.ndarray, activation: np.ndarray, *, fps: float = FPS,
+                 window_s: float = 0.03) -> np.ndarray:
+    """Move each beat to the activation maximum within ``±window_s``; returns seconds."""
+    act = np.asarray(activation, dtype=np.float64)
+    w = max(0, round(window_s * fps))
+    out = np.empty(beat_frames.size, dtype=np.float64)
+    for i, b in enumerate(beat_frames):
+        lo, hi = max(0, int(b) - w), min(act.size, int(b) + w + 1)
+        seg = act[lo:hi]
+        if seg.size and seg.max() > 0:
+            # Parabolic interpolation of the peak.
+            m = int(np.argmax(seg))
+            pos = float(lo + m)
+            if 0 < m < seg.size - 1:
+                y0, y1, y2 = seg[m - 1], seg[m], seg[m + 1]
+                den = y0 - 2 * y1 + y2
+                if den < 0:
+                    pos += 0.5 * (y0 - y2) / den
+            out[i] = pos / fps
+        else:
+            out[i] = float(b) / fps
+    # Keep strictly increasing.
+    for i in range(1, out.size):
+        if out[i] <= out[i - 1]:
+            out[i] = out[i - 1] + 1.0 / fps
+    return out
+
+
+# -- tempo segments ---------------------------------------------------------------
+
+def tempo_segments_from_beats(beats_s: np.ndarray, *, beats_per_bar: int = 4, beat_unit: int = 4,
+                              tolerance: float = 0.04, min_beats: int = 8) -> tuple[TempoSegment, ...]:
+    """Group beats into stretches of steady tempo.
+
+    A new segment starts when the median inter-beat interval of the next
+    ``min_beats`` beats differs from the current segment's by more than
+    ``tolerance`` (relative).
+
+    Parameters
+    ----------
+    beats_s
+        Beat times, shape ``(n,)``.
+    beats_per_bar, beat_unit
+        Meter stored on every segment.
+
+    Returns
+    -------
+    tuple of TempoSegment
+        Empty if fewer than two beats.
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size < 2:
+        return ()
+    ibi = np.diff(b)
+    segs: list[TempoSegment] = []
+    start = 0
+    i = 0
+    while start < ibi.size:
+        ref = float(np.median(ibi[start:start + min_beats]))
+        i = start + min_beats
+        while i < ibi.size:
+            local = float(np.median(ibi[i:i + min_beats]))
+            if abs(local / ref - 1.0) > tolerance:
+                break
+            i += 1
+        seg_ibi = float(np.median(ibi[start:i]))
+        segs.append(TempoSegment(time_s=float(b[start]), bpm=60.0 / seg_ibi,
+                                 beats_per_bar=beats_per_bar, beat_unit=beat_unit))
+        start = i
+    # Merge neighbours whose tempi ended up equal within tolerance.
+    merged: list[TempoSegment] = [segs[0]]
+    for s in segs[1:]:
+        if abs(s.bpm / merged[-1].bpm - 1.0) <= tolerance / 2:
+            continue
+        merged.append(s)
+    return tuple(merged)
+
+
+def low_band_activation(features: np.ndarray, *, n_bands: int = 6) -> np.ndarray:
+    """Positive flux of the lowest ``n_bands`` bands (kick drum region), scaled to [0, 1]."""
+    f = np.asarray(features, dtype=np.float32)
+    if f.ndim != 2:
+        raise InvalidArgumentError(f"low_band_activation expects (n_frames, n_bands), got {f.shape}")
+    act = np.zeros(f.shape[0], dtype=np.float64)
+    if f.shape[0] > 1:
+        act[1:] = np.maximum(f[1:, :n_bands] - f[:-1, :n_bands], 0.0).sum(axis=1)
+    return normalize_activation(act)
+
+
+def grid_strength(times_s: np.ndarray, activation: np.ndarray, *, fps: float = FPS,
+                  window_s: float = 0.035) -> float:
+    """Mean of the activation maxima within ``±window_s`` of each time."""
+    act = np.asarray(activation, dtype=np.float64)
+    w = max(0, round(window_s * fps))
+    vals = []
+    for t in np.asarray(times_s, dtype=np.float64):
+        c = round(t * fps)
+        lo, hi = max(0, c - w), min(act.size, c + w + 1)
+        if lo < hi:
+            vals.append(float(act[lo:hi].max()))
+    return float(np.mean(vals)) if vals else 0.0
+
+
+def correct_offbeat(beats_s: np.ndarray, anchor: np.ndarray, *, fps: float = FPS,
+                    ratio: float = 1.3) -> np.ndarray:
+    """Shift beats by half a beat if the anchor (kick) activation is clearly stronger there.
+
+    A tracker fed with all onsets may lock onto the off-beats (snare or
+    hi-hat on the "and"). Bass drums land on beats far more often than
+    between them, so the half-shifted grid wins only if its anchor strength
+    exceeds the original's by ``ratio``.
+
+    Returns
+    -------
+    np.ndarray
+        The beats, possibly shifted (the count may change by one).
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size < 4:
+        return b
+    mids = 0.5 * (b[1:] + b[:-1])
+    on = grid_strength(b[1:-1], anchor, fps=fps)
+    off = grid_strength(mids, anchor, fps=fps)
+    if off > ratio * on and off > 0:
+        return mids
+    return b
+
+
+def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
+                max_bpm: float = MAX_BPM, tempo_spread: float = 1.4,
+                transition_lambda: float = 100.0, observation_lambda: int = 16,
+                tempo_bpm: float | None = None, anchor: np.ndarray | None = None) -> BeatTrack:
+    """Track beats in an activation.
+
+    Bar positions are not decided here (every beat gets position 1 .. 4
+    counting from the first); :mod:`backbeat.analysis.downbeats` assigns them.
+
+    Parameters
+    ----------
+    activation
+        Beat activation in [0, 1], shape ``(n_frames,)``.
+    fps
+        Frame rate in frames per second.
+    min_bpm, max_bpm
+        Absolute tempo range.
+    tempo_spread
+        The decoder searches ``[T / spread, T * spread]`` around the global tempo ``T``.
+    tempo_bpm
+        Global tempo if known; else estimated with :func:`estimate_tempo`.
+    anchor
+        Optional kick-drum activation, shape ``(n_frames,)``, used to settle
+        beat versus off-beat (:func:`correct_offbeat`).
+
+    Returns
+    -------
+    BeatTrack
+    """
+    act = np.asarray(activation, dtype=np.float64)
+    if act.ndim != 1:
+        raise InvalidArgumentError(f"activation must be 1-D, got shape {act.shape}")
+    if tempo_spread < 1.0:
+        raise InvalidArgumentError(f"tempo_spread must be >= 1, got {tempo_spread}")
+    if act.size < 2 or not np.any(act > 0):
+        return BeatTrack(np.zeros(0), np.zeros(0, dtype=np.int64), ())
+    t0 = tempo_bpm if tempo_bpm is not None else estimate_tempo(act, fps=fps, min_bpm=min_bpm,
+                                                              max_bpm=max_bpm)
+    lo = max(min_bpm * 0.9, t0 / tempo_spread)
+    hi = min(max_bpm * 1.1, t0 * tempo_spread)
+    frames = viterbi_beats(act, fps=fps, min_bpm=lo, max_bpm=hi, transition_lambda=transition_lambda,
+                           observation_lambda=observation_lambda)
+    if frames.size == 0:
+        return BeatTrack(np.zeros(0), np.zeros(0, dtype=np.int64), ())
+    beats_s = refine_beats(frames, act, fps=fps)
+    if anchor is not None:
+        beats_s = correct_offbeat(beats_s, anchor, fps=fps)
+    positions = (np.arange(beats_s.size) % 4 + 1).astype(np.int64)
+    return BeatTrack(beats_s, positions, tempo_segments_from_beats(beats_s))

@@ -1,0 +1,247 @@
+"""Downbeats and meter from beats plus frame features.
+
+Works on beat-synchronous evidence:
+
+* a *rhythm pattern* per beat (onset strength of low, mid and high bands at
+  four subdivisions of the beat). The bar length is the lag, in beats, at
+  which these patterns repeat best (3, 4, or 6 eighth-note beats for 6/8);
+* *downbeat evidence* per beat: bass-drum strength, crash/high-band change,
+  timbre change from the previous beat (chord and section changes in full
+  mixes), and, when the drum model provides one, its learned downbeat
+  activation. Snare strength counts against (back-beats are on 2 and 4).
+
+The downbeat phase is then decoded over the whole song with a small HMM over
+bar positions (one meter per song, phase may slip at a cost, so a pickup or
+an added beat does not shift every later bar).
+
+6/8 is reported with eighth-note beats: ``beats_per_bar`` 6, ``beat_unit`` 8.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from backbeat.core.errors import InvalidArgumentError
+
+FPS = 100
+
+#: Band index ranges (of the 80-band log filterbank) for kick, snare body and cymbals.
+LOW_BANDS = (0, 6)
+MID_BANDS = (6, 40)
+HIGH_BANDS = (58, 80)
+
+
+@dataclass(frozen=True)
+class Meter:
+    """Bar length in beats and note value of one beat."""
+
+    beats_per_bar: int
+    beat_unit: int
+
+
+def _band_flux(features: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    f = features[:, lo:min(hi, features.shape[1])]
+    out = np.zeros(features.shape[0], dtype=np.float64)
+    if f.shape[0] > 1 and f.shape[1] > 0:
+        out[1:] = np.maximum(f[1:] - f[:-1], 0.0).sum(axis=1)
+    pos = out[out > 0]
+    if pos.size:
+        out /= max(float(np.percentile(pos, 99)), 1e-9)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _max_near(act: np.ndarray, frames: np.ndarray, w: int) -> np.ndarray:
+    out = np.zeros(frames.size)
+    for i, c in enumerate(frames):
+        lo, hi = max(0, c - w), min(act.size, c + w + 1)
+        if lo < hi:
+            out[i] = act[lo:hi].max()
+    return out
+
+
+def beat_patterns(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
+                  subdivisions: int = 4) -> np.ndarray:
+    """Rhythm pattern of each beat: band onset strength at each subdivision.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_beats, 3 * subdivisions)``: low, mid, high bands times subdivisions.
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size == 0:
+        return np.zeros((0, 3 * subdivisions))
+    period = np.diff(b, append=b[-1] + (np.median(np.diff(b)) if b.size > 1 else 0.5))
+    acts = [_band_flux(features, *r) for r in (LOW_BANDS, MID_BANDS, HIGH_BANDS)]
+    w = max(1, round(0.25 * np.median(period) * fps / subdivisions))
+    cols = []
+    for act in acts:
+        for k in range(subdivisions):
+            t = b + period * k / subdivisions
+            cols.append(_max_near(act, np.round(t * fps).astype(int), w))
+    return np.stack(cols, axis=1)
+
+
+def _pattern_similarity(patterns: np.ndarray, lag: int) -> float:
+    if patterns.shape[0] <= lag:
+        return 0.0
+    a, b = patterns[:-lag], patterns[lag:]
+    na = np.linalg.norm(a, axis=1)
+    nb = np.linalg.norm(b, axis=1)
+    ok = (na > 1e-9) & (nb > 1e-9)
+    if not np.any(ok):
+        return 0.0
+    return float(np.mean(np.sum(a[ok] * b[ok], axis=1) / (na[ok] * nb[ok])))
+
+
+def detect_meter(patterns: np.ndarray, *, beat_bpm: float) -> Meter:
+    """Choose the bar length from how beat patterns repeat.
+
+    Parameters
+    ----------
+    patterns
+        Output of :func:`beat_patterns`.
+    beat_bpm
+        Median tempo of the beats (6/8 is considered only for fast eighth-note beats).
+
+    Returns
+    -------
+    Meter
+        4/4, 3/4 or 6/8.
+    """
+    sim = {lag: _pattern_similarity(patterns, lag) for lag in (2, 3, 4, 6, 8, 9, 12)}
+    score4 = (sim[4] + sim[8]) / 2 + 0.02  # prior: 4/4 is by far the most common
+    score3 = (sim[3] + sim[6] + sim[9]) / 3
+    score6 = (sim[6] + sim[12]) / 2
+    if score3 > score4:
+        # Triple grouping of fast beats: eighth notes of 6/8 rather than a very fast 3/4.
+        if beat_bpm >= 140 and score6 >= score3 - 0.01:
+            return Meter(6, 8)
+        return Meter(3, 4)
+    return Meter(4, 4)
+
+
+def downbeat_evidence(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
+                      downbeat_activation: np.ndarray | None = None,
+                      kick_activation: np.ndarray | None = None,
+                      snare_activation: np.ndarray | None = None) -> np.ndarray:
+    """Per-beat evidence that the beat is a downbeat (higher is more likely).
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_beats,)``, float.
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    n = b.size
+    if n == 0:
+        return np.zeros(0)
+    frames = np.round(b * fps).astype(int)
+    w = max(1, round(0.035 * fps))
+    kick = _band_flux(features, *LOW_BANDS) if kick_activation is None else np.asarray(kick_activation)
+    snare = _band_flux(features, *MID_BANDS) if snare_activation is None else np.asarray(snare_activation)
+    high = _band_flux(features, *HIGH_BANDS)
+    k = _max_near(kick, frames, w)
+    s = _max_near(snare, frames, w)
+    h = _max_near(high, frames, w)
+    # Timbre change: mean spectrum of this beat against the previous beat.
+    edges = np.concatenate([frames, [min(features.shape[0], frames[-1] + int(np.median(np.diff(frames))
+                                                                            if n > 1 else 50))]])
+    means = np.zeros((n, features.shape[1]))
+    for i in range(n):
+        lo, hi = edges[i], max(edges[i] + 1, edges[i + 1])
+        seg = features[lo:min(hi, features.shape[0])]
+        if seg.size:
+            means[i] = seg.mean(axis=0)
+    change = np.zeros(n)
+    if n > 1:
+        change[1:] = np.linalg.norm(means[1:] - means[:-1], axis=1)
+        if change.max() > 0:
+            change /= np.percentile(change[1:], 95) + 1e-9
+    ev = 1.0 * k - 0.6 * s + 0.4 * h + 0.3 * np.clip(change, 0, 2)
+    if downbeat_activation is not None:
+        ev = ev + 2.0 * _max_near(np.asarray(downbeat_activation, dtype=np.float64), frames, w)
+    return ev
+
+
+def decode_positions(evidence: np.ndarray, beats_per_bar: int, *, slip_cost: float = 3.0) -> np.ndarray:
+    """Bar positions (1-based) maximising downbeat evidence, with rare phase slips.
+
+    An HMM over positions ``0 .. beats_per_bar-1``: each beat moves to the
+    next position; with penalty ``slip_cost`` (in evidence units) it may
+    jump to any other position instead. Position 0 scores the evidence.
+
+    Returns
+    -------
+    np.ndarray
+        int positions in ``1 .. beats_per_bar``, shape ``(n_beats,)``.
+    """
+    ev = np.asarray(evidence, dtype=np.float64)
+    m = int(beats_per_bar)
+    if m < 1:
+        raise InvalidArgumentError(f"beats_per_bar must be >= 1, got {beats_per_bar}")
+    n = ev.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if m == 1:
+        return np.ones(n, dtype=np.int64)
+    # Centre the evidence so a downbeat must beat the average beat.
+    e = ev - ev.mean()
+    score = np.where(np.arange(m) == 0, e[0], 0.0)
+    back = np.zeros((n, m), dtype=np.int64)
+    for i in range(1, n):
+        stay = np.roll(score, 1)  # from p-1 to p
+        best_any = int(np.argmax(score))
+        jump = score[best_any] - slip_cost
+        new = np.where(stay >= jump, stay, jump)
+        back[i] = np.where(stay >= jump, (np.arange(m) - 1) % m, best_any)
+        new[0] += e[i]
+        score = new
+    pos = np.zeros(n, dtype=np.int64)
+    pos[-1] = int(np.argmax(score))
+    for i in range(n - 1, 0, -1):
+        pos[i - 1] = back[i, pos[i]]
+    return pos + 1
+
+
+def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
+                     downbeat_activation: np.ndarray | None = None,
+                     kick_activation: np.ndarray | None = None,
+                     snare_activation: np.ndarray | None = None,
+                     meter: Meter | None = None) -> tuple[np.ndarray, Meter]:
+    """Meter and bar position of every beat.
+
+    Parameters
+    ----------
+    beats_s
+        Beat times, shape ``(n,)``.
+    features
+        Log filterbank spectrogram, shape ``(n_frames, n_bands)`` at ``fps``.
+    downbeat_activation, kick_activation, snare_activation
+        Optional frame activations from the drum model, shape ``(n_frames,)``.
+    meter
+        Force a meter instead of detecting it.
+
+    Returns
+    -------
+    positions, meter
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    f = np.asarray(features, dtype=np.float32)
+    if f.ndim != 2:
+        raise InvalidArgumentError(f"features must be (n_frames, n_bands), got {f.shape}")
+    if b.size == 0:
+        return np.zeros(0, dtype=np.int64), meter or Meter(4, 4)
+    bpm = 60.0 / float(np.median(np.diff(b))) if b.size > 1 else 120.0
+    if meter is None:
+        meter = detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm) if b.size >= 12 else Meter(4, 4)
+    ev = downbeat_evidence(b, f, fps=fps, downbeat_activation=downbeat_activation,
+                           kick_activation=kick_activation, snare_activation=snare_activation)
+    if meter.beats_per_bar == 6 and meter.beat_unit == 8:
+        # Compound meter: the dotted-quarter pulse (positions 1 and 4) carries the accents.
+        ev = ev + 0.5 * np.roll(ev, -3)
+    positions = decode_positions(ev, meter.beats_per_bar, slip_cost=max(1.0, math.sqrt(meter.beats_per_bar)))
+    return positions, meter
