@@ -1,12 +1,60 @@
-"""``backbeat demo``."""
+"""``backbeat demo``: analyse and chart the built-in demo song, then open the play-along."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+from backbeat.core.errors import InvalidArgumentError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
 
 
 def register(sub: Any) -> None:
-    """Add the ``demo`` sub-command (placeholder until implemented)."""
-    p: argparse.ArgumentParser = sub.add_parser("demo", help="(not yet available)")
-    p.set_defaults(func=None)
+    """Add the ``demo`` sub-command."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "demo",
+        help="analyse and chart the built-in demo song, then serve the play-along",
+        description=(
+            "Analyse the built-in demo song, write its analysis (DIR/demo.json) and charts at every "
+            "level (DIR/charts), print how close the analysis is to the song's true beats and drum "
+            "hits, then start the web play-along unless --no-serve is given."
+        ),
+    )
+    p.add_argument("-o", "--out-dir", type=Path, default=Path("backbeat-demo-out"), metavar="DIR",
+                   help="output folder (default: ./backbeat-demo-out)")
+    p.add_argument("--no-serve", action="store_true", help="do not start the web app afterwards")
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"web app address (default {DEFAULT_HOST})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"web app port (default {DEFAULT_PORT})")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; returns the exit code."""
+    from backbeat.services.demo import run_demo, summary_lines
+
+    if not 0 < args.port < 65536:
+        raise InvalidArgumentError(f"--port must be 1-65535, got {args.port}")
+    print(f"backbeat demo: analysing the demo song into {args.out_dir} ...", flush=True)
+    result = run_demo(args.out_dir)
+    for line in summary_lines(result):
+        print(line)
+    if args.no_serve:
+        return 0
+    return _serve(args.host, args.port, args.out_dir)
+
+
+def _serve(host: str, port: int, out_dir: Path) -> int:
+    """Start the web app on the demo's output folder (blocks until interrupted)."""
+    from backbeat.cli import serve_cmd
+
+    serve = getattr(serve_cmd, "serve", None)
+    if serve is None:
+        print("backbeat demo: the web app is not available in this build; outputs are in "
+              f"{out_dir}", file=sys.stderr)
+        return 0
+    print(f"play along at http://{host}:{port}/", flush=True)
+    return int(serve(host=host, port=port, library_dir=out_dir) or 0)
