@@ -279,9 +279,15 @@ def chart_to_rb_midi(chart: Chart, *, part: str = MAIN_PART) -> bytes:
             vel_at.setdefault(tick, vel)
         for tick, length in _gem_lengths(vel_at, gem_len):
             drums.note(tick, length, key, vel_at[tick])
-    for pad, spans in _tom_marker_runs(chart, part).items():
+    runs = _tom_marker_runs(chart, part)
+    for pad, spans in runs.items():
         for a, b in spans:
             drums.note(a, b - a, TOM_MARKER_KEY[pad], 100)
+    has_cymbal = any(n.cymbal for (p, _), tr in chart.tracks.items() if p == part for n in tr.notes)
+    if has_cymbal and not any(runs.values()):
+        # Readers treat a file without any tom marker as non-pro (all toms); one marker past
+        # the last gem, covering nothing, keeps the file pro without song.ini.
+        drums.note(chart.end_tick() + res, 1, TOM_MARKER_KEY[Pad.YELLOW], 100)
     for ph in chart.phrases:
         length = max(1, ph.length_ticks)
         if ph.kind == "star_power":
