@@ -437,7 +437,7 @@ def correct_offbeat(beats_s: np.ndarray, anchor: np.ndarray, *, fps: float = FPS
 
 def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
                 max_bpm: float = MAX_BPM, tempo_spread: float = 1.4,
-                transition_lambda: float = 100.0, observation_lambda: int = 16,
+                transition_lambda: float = 300.0, observation_lambda: int = 16,
                 tempo_bpm: float | None = None, anchor: np.ndarray | None = None) -> BeatTrack:
     """Track beats in an activation.
 
@@ -452,6 +452,9 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
         Frame rate in frames per second.
     min_bpm, max_bpm
         Absolute tempo range.
+    transition_lambda
+        Tempo-change stiffness (see :func:`viterbi_beats`); stiffer than
+        madmom's 100 because onset-flux activations also fire between beats.
     tempo_spread
         The decoder searches ``[T / spread, T * spread]`` around the global tempo ``T``.
     tempo_bpm

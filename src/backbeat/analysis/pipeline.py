@@ -1,0 +1,186 @@
+"""The whole analysis of one song: audio to :class:`~backbeat.core.song_analysis.Analysis`.
+
+Steps: decode (:mod:`.audio`) → log filterbank (:mod:`.features`) → drum
+model activations and hits (:mod:`.drums`) → beat activation and tracking
+(:mod:`.beats`) → meter and downbeats (:mod:`.downbeats`) → sections
+(:mod:`.sections`). An :class:`Analyzer` loads the model once and is reused
+for any number of files.
+
+Beat activation (``beat_source``):
+
+* ``"dsp"``: spectral-flux onset activation (:func:`.beats.onset_activation`);
+* ``"model"``: the drum model's learned beat activation;
+* ``"auto"`` (default): the mean of both when the model has a beat output,
+  else the DSP one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backbeat.analysis import beats as beats_mod
+from backbeat.analysis import downbeats as downbeats_mod
+from backbeat.analysis import sections as sections_mod
+from backbeat.analysis.audio import DEFAULT_MAX_DURATION_S, AudioSignal, load_audio
+from backbeat.analysis.features import FPS, SR, log_filterbank
+from backbeat.core.errors import InvalidArgumentError, ModelError
+from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoSegment
+
+BEAT_SOURCES = ("auto", "dsp", "model")
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each step of the last analysis."""
+
+    decode_s: float = 0.0
+    features_s: float = 0.0
+    drums_s: float = 0.0
+    beats_s: float = 0.0
+    sections_s: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
+
+    def total_s(self) -> float:
+        """Sum of all steps."""
+        return self.decode_s + self.features_s + self.drums_s + self.beats_s + self.sections_s
+
+
+class Analyzer:
+    """Analyses songs; loads the drum model once.
+
+    Parameters
+    ----------
+    max_duration_s
+        Longest audio accepted (``None``: no limit).
+    beat_source
+        ``"auto"``, ``"dsp"`` or ``"model"`` (see module docs).
+    use_drum_model
+        If False, or if the weights are missing, no drum hits are produced
+        and beats use the DSP activation; ``Analysis.extra["warnings"]`` says so.
+    """
+
+    def __init__(self, *, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
+                 beat_source: str = "auto", use_drum_model: bool = True) -> None:
+        if beat_source not in BEAT_SOURCES:
+            raise InvalidArgumentError(f"beat_source must be one of {BEAT_SOURCES}, got {beat_source!r}")
+        self.max_duration_s = max_duration_s
+        self.beat_source = beat_source
+        self.model: Any = None
+        self.model_problem = ""
+        if use_drum_model:
+            try:
+                from backbeat.analysis.drums import DrumModel
+
+                self.model = DrumModel.load()
+            except (ModelError, ImportError) as exc:
+                self.model_problem = f"drum model unavailable: {exc}"
+        else:
+            self.model_problem = "drum model disabled"
+        if beat_source == "model" and self.model is None:
+            raise ModelError(f"beat_source 'model' needs the drum model ({self.model_problem})")
+        self.timings = Timings()
+
+    def analyze(self, path: str | Path) -> Analysis:
+        """Analyse one audio file.
+
+        Raises
+        ------
+        AudioError
+            Subclasses for unreadable, corrupt, silent or too long files.
+        """
+        t0 = time.perf_counter()
+        signal = load_audio(path, sr=SR, max_duration_s=self.max_duration_s)
+        decode_s = time.perf_counter() - t0
+        result = self.analyze_signal(signal)
+        self.timings.decode_s = decode_s
+        return result
+
+    def analyze_signal(self, signal: AudioSignal) -> Analysis:
+        """Analyse decoded audio (mono at :data:`backbeat.analysis.features.SR`)."""
+        if signal.sr != SR:
+            raise InvalidArgumentError(f"analysis runs at {SR} Hz, got audio at {signal.sr} Hz")
+        timings = Timings()
+        warnings: list[str] = [self.model_problem] if self.model_problem else []
+        t = time.perf_counter()
+        features = log_filterbank(signal.samples, sr=SR)
+        timings.features_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        acts: Any = None
+        hits: list[DrumHit] = []
+        if self.model is not None:
+            from backbeat.analysis.drums import transcribe
+
+            acts = self.model.activations(features)
+            hits = sorted(transcribe(acts, thresholds=self.model.thresholds), key=lambda h: h.time_s)
+        timings.drums_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        activation = self.beat_activation(features, acts)
+        anchor = acts.kick if acts is not None else beats_mod.low_band_activation(features)
+        track = beats_mod.track_beats(activation, fps=FPS, anchor=anchor)
+        beat_times = track.beats_s[track.beats_s < signal.duration_s]
+        positions, meter = downbeats_mod.assign_positions(
+            beat_times, features, fps=FPS,
+            downbeat_activation=getattr(acts, "downbeat", None),
+        )
+        segments = beats_mod.tempo_segments_from_beats(beat_times, beats_per_bar=meter.beats_per_bar,
+                                                       beat_unit=meter.beat_unit)
+        if not segments:
+            warnings.append("too short to find a tempo")
+        timings.beats_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        sections: list[Section] = sections_mod.find_sections(features, beat_times, positions,
+                                                            duration_s=signal.duration_s, fps=FPS)
+        timings.sections_s = time.perf_counter() - t
+        self.timings = timings
+
+        extra: dict[str, Any] = {
+            "meter": f"{meter.beats_per_bar}/{meter.beat_unit}",
+            "beat_source": self.effective_beat_source(acts),
+        }
+        if warnings:
+            extra["warnings"] = warnings
+        return Analysis(
+            duration_s=float(signal.duration_s),
+            tempo_map=tuple(segments),
+            beats=tuple(Beat(float(b), int(p)) for b, p in zip(beat_times, positions)),
+            drums=tuple(hits),
+            sections=tuple(sections),
+            source=Path(signal.path).name,
+            extra=extra,
+        )
+
+    def effective_beat_source(self, acts: Any) -> str:
+        """Which activation drives the beat tracker for these activations."""
+        has_model_beat = acts is not None and getattr(acts, "beat", None) is not None
+        if self.beat_source == "dsp" or not has_model_beat:
+            return "dsp"
+        return "model" if self.beat_source == "model" else "mean"
+
+    def beat_activation(self, features: np.ndarray, acts: Any) -> np.ndarray:
+        """The beat activation for the configured ``beat_source``, shape ``(n_frames,)``."""
+        source = self.effective_beat_source(acts)
+        if source == "model":
+            return np.asarray(acts.beat, dtype=np.float64)
+        dsp = beats_mod.onset_activation(features, fps=FPS)
+        if source == "mean":
+            return 0.5 * (dsp + np.asarray(acts.beat, dtype=np.float64))
+        return dsp
+
+
+def tempo_segments_summary(segments: tuple[TempoSegment, ...]) -> str:
+    """Short text such as ``"120.0 BPM 4/4"`` or ``"96.0-120.0 BPM 4/4"``."""
+    if not segments:
+        return "no tempo"
+    bpms = [s.bpm for s in segments]
+    meter = f"{segments[0].beats_per_bar}/{segments[0].beat_unit}"
+    if max(bpms) - min(bpms) < 0.5:
+        return f"{bpms[0]:.1f} BPM {meter}"
+    return f"{min(bpms):.1f}-{max(bpms):.1f} BPM {meter}"
