@@ -9,7 +9,10 @@ order, every event older than the horizon:
 
 * a queued hit at time ``t`` matches the nearest unjudged target of its lane
   whose time is within the Good window of ``t`` (ties go to the earlier
-  target); if there is none it is an *overhit*;
+  target); if there is none it is an *overhit*. In any-pad mode, a hit
+  nearer to a chord already played than to any unplayed one is an extra
+  hand on that chord (an overhit), so a two-handed chord never steals the
+  next chord;
 * a target nobody hit becomes a Miss at exactly ``target time + Good window``
   (a hit exactly on that edge still counts: hits are processed before misses
   at equal times).
@@ -274,17 +277,23 @@ class PlayerEngine:
             self.settings.strict_cymbals and self.settings.mode == "pads"
             and hit.cymbal is not None and hit.pad in CYMBAL_PADS
         )
+        # In any-pad mode a hit nearest to a chord already played is an extra
+        # hand on that chord (an overhit), not a steal of the next chord.
+        any_pad = self.settings.mode == "any_pad"
         best: int | None = None
         best_d = math.inf
         for k in range(lo, hi):
             tid = ids[k]
-            if self._status[tid] != _PENDING:
+            status = self._status[tid]
+            if status != _PENDING and not (any_pad and status == _HIT):
                 continue
             if strict and self.targets[tid].cymbal != hit.cymbal:
                 continue
             d = abs(t - times[k])
             if d < best_d:  # strict: ties keep the earlier target
                 best, best_d = tid, d
+        if best is not None and self._status[best] != _PENDING:
+            return None
         return best
 
     def _judge_hit(self, hit: InputHit, t: float) -> JudgmentEvent:

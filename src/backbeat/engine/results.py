@@ -157,7 +157,8 @@ class TimingHistogram:
         n_bins = max(1, math.ceil(2 * range_ms / bin_ms - 1e-9))
         counts = [0] * n_bins
         for o in offsets_ms:
-            i = math.floor((o + range_ms) / bin_ms)
+            # The epsilon keeps offsets that are on a bin edge up to float noise in the upper bin.
+            i = math.floor((o + range_ms) / bin_ms + 1e-9)
             counts[min(max(i, 0), n_bins - 1)] += 1
         return cls(bin_ms=bin_ms, start_ms=-range_ms, counts=tuple(counts))
 
