@@ -162,6 +162,7 @@ def test_score_analysis_against_itself_and_shifted(truth: Analysis) -> None:
     assert perfect.beats.f_measure == 1.0 and perfect.downbeats.f_measure == 1.0
     assert perfect.drums_all.f_measure == 1.0 and perfect.drums_all.n_reference == len(truth.drums)
     assert perfect.tempo_bpm_estimate == pytest.approx(DEMO_BPM)
+    assert perfect.boundaries.f_measure == 1.0 and perfect.boundaries.n_reference == len(truth.sections) - 1
 
     def shifted(by_s: float) -> Analysis:
         return replace(truth, drums=tuple(replace(d, time_s=d.time_s + by_s) for d in truth.drums),

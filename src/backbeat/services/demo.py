@@ -33,6 +33,8 @@ DEFAULT_OUT_DIR = Path("backbeat-demo-out")
 #: Matching tolerances (mir_eval conventions).
 BEAT_TOLERANCE_S = 0.07
 ONSET_TOLERANCE_S = 0.05
+#: Section boundary tolerance (mir_eval's segment detection at 3 s).
+BOUNDARY_TOLERANCE_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,8 @@ class AccuracyReport:
         Per instrument, onsets of that instrument, ±50 ms.
     tempo_bpm_estimate, tempo_bpm_truth
         First tempo of each tempo map (0.0 if empty).
+    boundaries
+        Section boundaries inside the song (not its start and end), ±3 s.
     """
 
     beats: MatchScore
@@ -144,6 +148,7 @@ class AccuracyReport:
     drums: dict[Instrument, MatchScore]
     tempo_bpm_estimate: float
     tempo_bpm_truth: float
+    boundaries: MatchScore = MatchScore(0, 0, 0)
 
     @property
     def drums_all(self) -> MatchScore:
@@ -177,7 +182,14 @@ def score_analysis(estimate: Analysis, truth: Analysis) -> AccuracyReport:
         drums=drums,
         tempo_bpm_estimate=estimate.tempo_map[0].bpm if estimate.tempo_map else 0.0,
         tempo_bpm_truth=truth.tempo_map[0].bpm if truth.tempo_map else 0.0,
+        boundaries=match_events(_inner_boundaries(truth), _inner_boundaries(estimate),
+                                tolerance_s=BOUNDARY_TOLERANCE_S),
     )
+
+
+def _inner_boundaries(analysis: Analysis) -> list[float]:
+    """Section start times other than the first (the song's start is not a finding)."""
+    return [s.start_s for s in analysis.sections[1:]]
 
 
 @contextmanager
@@ -321,11 +333,12 @@ def summary_lines(result: DemoResult) -> list[str]:
     lines = [
         f"demo song: {a.duration_s:.1f} s, tempo {acc.tempo_bpm_estimate:.1f} BPM "
         f"(true {acc.tempo_bpm_truth:.1f}), {len(a.beats)} beats ({len(a.downbeats_s)} downbeats), "
-        f"{len(a.sections)} sections",
+        f"{len(a.sections)} section{'s' if len(a.sections) != 1 else ''}",
         "drum hits: " + ", ".join(f"{inst.value} {counts[inst]}" for inst in Instrument)
         + f" (total {len(a.drums)}, true {len(result.truth.drums)})",
         f"accuracy vs truth: beats F={acc.beats.f_measure:.3f} (±70 ms), "
-        f"downbeats F={acc.downbeats.f_measure:.3f}, drums F={acc.drums_all.f_measure:.3f} (±50 ms)",
+        f"downbeats F={acc.downbeats.f_measure:.3f}, drums F={acc.drums_all.f_measure:.3f} (±50 ms), "
+        f"section boundaries F={acc.boundaries.f_measure:.2f} (±3 s)",
         "  per instrument: " + ", ".join(
             f"{inst.value} {score.f_measure:.2f}" for inst, score in acc.drums.items()),
         f"analysis: {result.analysis_path}",
