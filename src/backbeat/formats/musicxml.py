@@ -17,6 +17,7 @@ chart. Round trip: same notes at the quantised grid.
 
 from __future__ import annotations
 
+import functools
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ NOTE_TYPES: dict[Fraction, str] = {
 ALLOWED_STEPS = (1, 2, 4, 8, 16)
 
 
+@functools.lru_cache(maxsize=1024)
 def _pieces(length_q: Fraction) -> list[tuple[Fraction, str, bool]]:
     """Split a length (quarters) into notatable (length, type, dotted) pieces, longest first."""
     out: list[tuple[Fraction, str, bool]] = []
@@ -120,7 +122,8 @@ def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPER
     step_ticks = Fraction(res, div)
 
     def to_step(tick: int) -> int:
-        return math.floor(Fraction(tick) / step_ticks + Fraction(1, 2))
+        # Nearest grid step, halves rounded up, in exact integer arithmetic.
+        return (2 * tick * step_ticks.denominator + step_ticks.numerator) // (2 * step_ticks.numerator)
 
     bar_steps = [to_step(b) for b in bars]
     # Group notes by absolute step.
