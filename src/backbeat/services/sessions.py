@@ -1,0 +1,367 @@
+"""Live play sessions: seats for N players, judging through the engine, every hit stored as it arrives.
+
+A session is a database row; players join it one by one (each with their own
+part, level, mode, practice rate and input device) and get a :class:`Seat`
+holding a :class:`~backbeat.engine.PlayerEngine`. Hits are judged at once
+(the engine's horizon is moved just past each hit, so the judgment is final
+immediately) and handed to a :class:`HitWriter`, a thread that commits them
+to the database in small batches as they arrive (each batch one
+transaction; a batch is whatever queued up during the previous commit,
+usually one hit). When a player ends, the writer is flushed before the
+result and the replay are stored, so a result never refers to unstored hits.
+
+The same player cannot hold two seats in one session at once (a second tab
+is refused with :class:`DuplicatePlayerError`); a player who already
+finished a session cannot join it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backbeat.core.errors import BackbeatError, InvalidArgumentError, StorageError
+from backbeat.core.judgment import BEGINNER_WINDOWS, HitWindows
+from backbeat.core.kit import Pad
+from backbeat.engine import EngineSettings, InputHit, JudgmentEvent, PlayerEngine, Replay
+from backbeat.services.calibration import get_calibration
+from backbeat.services.library import STATUS_READY, Library, SongNotFoundError, notes_in_range
+from backbeat.storage.database import Database
+from backbeat.storage.rows import HitRecord
+
+#: Lateness tolerance of live engines, song seconds: ticks finalise misses this long after a note's window.
+LIVE_LATENCY_S = 0.1
+#: A hit up to this much older than the engine horizon (e.g. a chord whose notes share a timestamp)
+#: is judged at the horizon instead of being dropped.
+CHORD_SLACK_S = 0.002
+#: Hits waiting for the database, across all players, before new ones are refused.
+MAX_PENDING_HITS = 100_000
+#: Most hits committed in one transaction.
+MAX_BATCH = 2_000
+
+
+class SessionError(InvalidArgumentError):
+    """A session cannot be joined (unknown, finished, or the song is not ready)."""
+
+
+class DuplicatePlayerError(SessionError):
+    """The player already has a seat in this session (e.g. a second browser tab)."""
+
+
+class ServerBusyError(BackbeatError):
+    """The hit store is saturated; the client should retry later."""
+
+
+# ------------------------------------------------------------------ hit writer
+
+@dataclass(slots=True)
+class _Pending:
+    session_id: int
+    player_id: int
+    record: HitRecord
+    notify: Callable[[int], None] | None
+
+
+class HitWriter:
+    """A thread that commits queued hits to the database in small batches.
+
+    Parameters
+    ----------
+    db
+        The (thread-safe) database.
+    max_pending
+        Bound of the queue.
+    """
+
+    def __init__(self, db: Database, *, max_pending: int = MAX_PENDING_HITS) -> None:
+        self.db = db
+        self._queue: queue.Queue[_Pending | threading.Event | None] = queue.Queue(maxsize=max_pending)
+        self._thread = threading.Thread(target=self._run, name="backbeat-hit-writer", daemon=True)
+        self.errors: list[str] = []
+        self.committed = 0
+        self.batches = 0
+        self._thread.start()
+
+    def put(self, session_id: int, player_id: int, record: HitRecord,
+            notify: Callable[[int], None] | None = None) -> None:
+        """Queue a hit; ``notify(seq)`` is called (from the writer thread) once it is committed.
+
+        Raises
+        ------
+        ServerBusyError
+            If the queue is full.
+        """
+        try:
+            self._queue.put_nowait(_Pending(session_id, player_id, record, notify))
+        except queue.Full:
+            raise ServerBusyError("the server cannot store hits fast enough right now") from None
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Block until everything queued before this call is committed; False on timeout."""
+        done = threading.Event()
+        self._queue.put(done, timeout=timeout_s)
+        return done.wait(timeout_s)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Commit what is queued and stop the thread."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=timeout_s)
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            items = [item]
+            while len(items) < MAX_BATCH:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = False
+            groups: dict[tuple[int, int], list[_Pending]] = {}
+            events: list[threading.Event] = []
+            for it in items:
+                if it is None:
+                    stop = True
+                elif isinstance(it, threading.Event):
+                    events.append(it)
+                else:
+                    groups.setdefault((it.session_id, it.player_id), []).append(it)
+            for (sid, pid), pend in groups.items():
+                try:
+                    self.db.record_hits(sid, pid, [p.record for p in pend])
+                    self.committed += len(pend)
+                    self.batches += 1
+                except StorageError as exc:
+                    self.errors.append(str(exc))
+                    continue
+                notify = pend[-1].notify
+                if notify is not None:
+                    with contextlib.suppress(Exception):
+                        notify(max(p.record.seq for p in pend))
+            for ev in events:
+                ev.set()
+            if stop:
+                return
+
+
+# ------------------------------------------------------------------ seats
+
+@dataclass
+class Seat:
+    """One player's place in a live session."""
+
+    session_id: int
+    player_id: int
+    player: str
+    part: str
+    level: str
+    device: str
+    engine: PlayerEngine
+    duration_s: float
+    chart_id: int
+    writer: HitWriter
+    notify_stored: Callable[[int], None] | None = None
+    last_seq: int = -1
+    hits: int = 0
+    ended: bool = False
+    _shift_s: float = field(default=0.0, repr=False)
+
+    def hit(self, *, seq: int, t_song_s: float, pad: int, velocity: int,
+            cymbal: bool | None) -> list[JudgmentEvent]:
+        """Judge one hit now, queue it for storage, return the judgments made final.
+
+        Raises
+        ------
+        InvalidArgumentError
+            If ``seq`` does not increase.
+        ServerBusyError
+            If the hit store is saturated.
+        """
+        if seq <= self.last_seq:
+            raise InvalidArgumentError(f"hit seq {seq} does not follow {self.last_seq}")
+        self.last_seq = seq
+        horizon = self.engine.horizon_s
+        judged_t = t_song_s
+        if t_song_s - self._shift_s < horizon <= t_song_s - self._shift_s + CHORD_SLACK_S:
+            judged_t = horizon + self._shift_s + 1e-9
+        hit = InputHit(time_s=judged_t, pad=Pad(pad), velocity=velocity, cymbal=cymbal, seq=seq)
+        self.engine.queue_input(hit)
+        events = self.engine.update(judged_t - self._shift_s + LIVE_LATENCY_S + 1e-9)
+        mine = next((e for e in events if e.input is not None and e.input.seq == seq), None)
+        self.hits += 1
+        self.writer.put(self.session_id, self.player_id, HitRecord(
+            seq=seq, time_s=t_song_s, pad=pad, velocity=velocity, cymbal=cymbal,
+            judgment=mine.judgment.value if mine else "dropped",
+            offset_ms=mine.offset_ms if mine else None, received_at=time.time()),
+            self.notify_stored)
+        return events
+
+    def tick(self, t_song_s: float) -> list[JudgmentEvent]:
+        """Advance the player's clock: notes whose window closed become misses."""
+        return self.engine.update(t_song_s)
+
+    def result(self) -> dict[str, Any]:
+        """The result so far."""
+        return self.engine.result().to_dict()
+
+
+class LiveSessions:
+    """Registry of sessions being played on this server.
+
+    Parameters
+    ----------
+    db
+        The database.
+    library
+        The song library (charts).
+    writer
+        The hit writer.
+    """
+
+    def __init__(self, db: Database, library: Library, writer: HitWriter) -> None:
+        self.db = db
+        self.library = library
+        self.writer = writer
+        self.seats: dict[tuple[int, str], Seat] = {}
+        self._lock = threading.Lock()
+
+    def create(self, song_id: int, *, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Create a session on a ready song.
+
+        Raises
+        ------
+        SongNotFoundError, SessionError
+        """
+        row = self.library.song_row(song_id)
+        if row.status != STATUS_READY:
+            raise SessionError(f"song {song_id} is not ready to play (status: {row.status})")
+        s = self.db.create_session(song_id, settings=settings or {})
+        return {"id": str(s.id), "song_id": str(song_id), "status": s.status}
+
+    def join(self, session_id: int, *, player: str, part: str, level: str, mode: str, rate: float,
+             device: str, from_s: float | None = None, to_s: float | None = None) -> Seat:
+        """Seat a player (call from a worker thread: it touches the database).
+
+        Raises
+        ------
+        SessionError
+            Unknown or finished session, or a missing track.
+        DuplicatePlayerError
+            The player is already seated (another tab) or already played this session.
+        """
+        srow = self.db.get_session(session_id)
+        if srow is None:
+            raise SessionError(f"no session with id {session_id}")
+        if srow.status != "active":
+            raise SessionError(f"session {session_id} is {srow.status}; start a new one")
+        if srow.song_id is None:
+            raise SessionError(f"session {session_id} has no song")
+        key = (session_id, player)
+        with self._lock:
+            if key in self.seats:
+                raise DuplicatePlayerError(f"{player} is already playing in session {session_id} "
+                                           "(another tab or window?)")
+            self.seats[key] = None  # type: ignore[assignment]  # reserve the seat
+        try:
+            prow = self.db.add_player(player)
+            for sp in self.db.session_players(session_id):
+                if sp.player_id == prow.id and sp.result is not None:
+                    raise DuplicatePlayerError(
+                        f"{player} already played session {session_id}; start a new one")
+            try:
+                track = self.library.play_track(srow.song_id, part=part, level=level)
+            except SongNotFoundError as exc:
+                raise SessionError(str(exc)) from None
+            notes = notes_in_range(track.notes, from_s=from_s, to_s=to_s)
+            cal = get_calibration(self.db, device)
+            windows = BEGINNER_WINDOWS if mode == "any_pad" else HitWindows()
+            settings = EngineSettings(windows=windows, mode="any_pad" if mode == "any_pad" else "pads",
+                                      playback_rate=rate, max_input_latency_s=LIVE_LATENCY_S,
+                                      calibration_offset_ms=max(-1000.0, min(1000.0, cal["audio_offset_ms"])))
+            engine = PlayerEngine(notes, settings=settings)
+            self.db.add_session_player(session_id, prow.id, part=part, difficulty=track.level)
+            seat = Seat(session_id=session_id, player_id=prow.id, player=player, part=part, level=track.level,
+                        device=device, engine=engine, duration_s=track.duration_s, chart_id=track.chart_id,
+                        writer=self.writer)
+            seat._shift_s = settings.calibration_offset_ms / 1000.0 * rate
+        except BaseException:
+            with self._lock:
+                self.seats.pop(key, None)
+            raise
+        with self._lock:
+            self.seats[key] = seat
+        return seat
+
+    def leave(self, seat: Seat, *, finished: bool) -> dict[str, Any]:
+        """End a seat: flush its hits, store the result and replay (call from a worker thread).
+
+        Parameters
+        ----------
+        seat
+            The seat.
+        finished
+            True when the player sent ``end`` (every remaining note is judged);
+            False when the connection dropped (the result covers what was played).
+
+        Returns
+        -------
+        dict
+            The player's result.
+        """
+        if seat.ended:
+            return seat.result()
+        seat.ended = True
+        try:
+            if finished:
+                seat.engine.finish()
+            result = seat.result()
+            result["finished"] = finished
+            self.writer.flush()
+            self.db.set_player_result(seat.session_id, seat.player_id, result)
+            replay = Replay.from_engine(seat.engine, chart_id=str(seat.chart_id), part=seat.part,
+                                        difficulty=seat.level)
+            self.db.save_replay(seat.session_id, seat.player_id, replay.to_json())
+        finally:
+            with self._lock:
+                self.seats.pop((seat.session_id, seat.player), None)
+                others = any(k[0] == seat.session_id for k in self.seats)
+            if not others:
+                with contextlib.suppress(StorageError):
+                    self.db.end_session(seat.session_id, status="finished" if finished else "abandoned")
+        return result
+
+    def describe(self, session_id: int) -> dict[str, Any]:
+        """A session with its players, results and hit counts.
+
+        Raises
+        ------
+        SessionError
+            If there is no such session.
+        """
+        s = self.db.get_session(session_id)
+        if s is None:
+            raise SessionError(f"no session with id {session_id}")
+        song = self.db.get_song(s.song_id) if s.song_id is not None else None
+        players = []
+        for sp in self.db.session_players(session_id):
+            prow = self.db.get_player(sp.player_id)
+            result = sp.result_data()
+            players.append({
+                "player": prow.name if prow else str(sp.player_id), "part": sp.part, "level": sp.difficulty,
+                "result": result, "accuracy": result.get("accuracy") if isinstance(result, dict) else None,
+                "hits_stored": self.db.count_hits(session_id, player_id=sp.player_id),
+            })
+        return {"id": str(s.id), "song_id": None if s.song_id is None else str(s.song_id),
+                "song_title": song.title if song else "", "status": s.status,
+                "started_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started_at)),
+                "players": players}
+
+    def list(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent sessions, newest first."""
+        return [self.describe(s.id) for s in self.db.list_sessions()[:limit]]

@@ -1,0 +1,223 @@
+// A play-along run: song clock, one highway + WebSocket + input source per player, practice options.
+
+import { api } from "./api.js";
+import { Clicker, SongClock } from "./clock.js";
+import { Highway } from "./highway.js";
+import { makeSource } from "./inputs.js";
+
+const PROTOCOL = 1;
+const TICK_MS = 100;
+
+/** One player's connection to /ws/play: sends hits and ticks, receives judgments and the result. */
+class PlayerRun {
+  constructor({ sessionId, player, part, level, mode, rate, device, fromS, toS }, view) {
+    this.join = { v: PROTOCOL, type: "join", session: sessionId, player, part, level, mode, rate, device };
+    if (fromS != null) this.join.from_s = fromS;
+    if (toS != null) this.join.to_s = toS;
+    this.view = view;
+    this.seq = 0;
+    this.result = null;
+    this.error = null;
+    this.judgments = [];
+    this.storedSeq = -1;
+  }
+  open() {
+    return new Promise((resolve, reject) => {
+      const proto = location.protocol === "https:" ? "wss" : "ws";
+      this.ws = new WebSocket(`${proto}://${location.host}/ws/play`);
+      this.ws.onopen = () => this.ws.send(JSON.stringify(this.join));
+      this.ws.onmessage = (e) => {
+        const msg = JSON.parse(e.data);
+        if (msg.type === "joined") resolve(msg);
+        else if (msg.type === "judgment") this.onJudgment(msg);
+        else if (msg.type === "stored") this.storedSeq = msg.seq;
+        else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
+        else if (msg.type === "error") { this.error = msg; this.view.status(msg.message); reject(new Error(msg.message)); }
+      };
+      this.ws.onclose = (e) => {
+        if (this.onClosed) this.onClosed(e);
+        if (e.code !== 1000 && !this.error) reject(new Error(`connection closed (${e.code}) ${e.reason}`));
+      };
+    });
+  }
+  send(obj) { if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj)); }
+  hit(tSongS, pad, velocity, cymbal) {
+    this.send({ v: PROTOCOL, type: "hit", seq: this.seq++, t_song_s: tSongS, pad, velocity, cymbal });
+  }
+  tick(tSongS) { this.send({ v: PROTOCOL, type: "tick", t_song_s: tSongS }); }
+  onJudgment(msg) {
+    this.judgments.push(msg);
+    this.view.judgment(msg);
+  }
+  /** Ask for the result; resolves with it once the server has stored everything. */
+  end() {
+    return new Promise((resolve) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) { resolve(this.result); return; }
+      this.onResult = () => resolve(this.result);
+      this.onClosed = () => resolve(this.result);
+      this.send({ v: PROTOCOL, type: "end" });
+    });
+  }
+}
+
+/** The DOM and canvas of one player's highway, with score, combo and judgment text. */
+class PlayerView {
+  constructor(container, name, chart) {
+    this.el = document.createElement("div");
+    this.el.className = "highway";
+    this.el.innerHTML = `<canvas></canvas>
+      <div class="hud"><div><div class="score">0</div><div class="who"></div></div>
+      <div class="combo"></div></div><div class="judgment"></div>`;
+    container.appendChild(this.el);
+    this.el.querySelector(".who").textContent = `${name} · ${chart.level} · ${chart.part}`;
+    this.highway = new Highway(this.el.querySelector("canvas"), chart);
+    this.scoreEl = this.el.querySelector(".score");
+    this.comboEl = this.el.querySelector(".combo");
+    this.judgEl = this.el.querySelector(".judgment");
+    this.counts = {};
+  }
+  judgment(msg) {
+    if (msg.note_index != null) this.highway.markNote(msg.note_index, msg.judgment !== "miss");
+    this.counts[msg.judgment] = (this.counts[msg.judgment] || 0) + 1;
+    this.scoreEl.textContent = msg.score.toLocaleString();
+    this.comboEl.textContent = msg.combo > 1 ? `${msg.combo} combo · x${msg.multiplier}` : "";
+    const off = msg.offset_ms == null ? "" : ` ${msg.offset_ms > 0 ? "+" : ""}${Math.round(msg.offset_ms)} ms`;
+    this.judgEl.className = `judgment ${msg.judgment}`;
+    this.judgEl.textContent = msg.judgment.toUpperCase() + off;
+    this.judgTime = performance.now();
+  }
+  status(text) { this.judgEl.className = "judgment miss"; this.judgEl.textContent = text; }
+  frame(songS, nowMs) {
+    this.highway.draw(songS, nowMs);
+    if (this.judgTime && nowMs - this.judgTime > 600) { this.judgEl.textContent = ""; this.judgTime = 0; }
+  }
+}
+
+/**
+ * A play session: players = [{name, input, part, level, mode, device}], practice =
+ * {rate, fromS, toS, countIn, metronome}.
+ */
+export class PlaySession {
+  constructor({ song, players, practice, container, audio, onStatus, calibrations }) {
+    this.song = song;
+    this.players = players;
+    this.practice = practice;
+    this.container = container;
+    this.audio = audio;
+    this.onStatus = onStatus || (() => {});
+    this.calibrations = calibrations || {};
+    this.clock = new SongClock(audio);
+    this.clicker = new Clicker();
+    this.slots = [];
+    this.stopped = false;
+    this.frames = 0;
+  }
+
+  async start() {
+    const { song, practice } = this;
+    this.container.innerHTML = "";
+    const session = await api.createSession(song.id, { players: this.players.map((p) => p.name) });
+    this.sessionId = session.id;
+    for (const p of this.players) {
+      const chart = await api.chart(song.id, p.part, p.level);
+      const view = new PlayerView(this.container, p.name, chart);
+      const run = new PlayerRun({ sessionId: session.id, player: p.name, part: p.part, level: p.level,
+        mode: p.mode || "pads", rate: practice.rate, device: p.device, fromS: practice.fromS,
+        toS: practice.toS }, view);
+      const slot = { player: p, chart, view, run, source: null };
+      const videoS = (this.calibrations[p.device]?.video_offset_ms || 0) / 1000;
+      slot.videoS = videoS;
+      slot.source = makeSource(p.input, (h) => {
+        const t = this.clock.timeAt(h.timeMs);
+        view.highway.pulse(h.pad, performance.now());
+        run.hit(t, h.pad, h.velocity, h.cymbal);
+      });
+      this.slots.push(slot);
+    }
+    window.__backbeat.session = this;
+    await Promise.all(this.slots.map((s) => s.run.open()));
+    for (const s of this.slots) await s.source.start();
+    this.duration = this.slots[0].chart.duration_s;
+    const fromS = practice.fromS || 0;
+    const beatS = this.beatPeriodAt(fromS);
+    const countInS = practice.countIn ? (beatS * 4) / practice.rate : 0;
+    if (countInS > 0) {
+      const ctx = this.clicker.ensure();
+      for (let i = 0; i < 4; i++) this.clicker.click(ctx.currentTime + 0.05 + (i * beatS) / practice.rate, i === 0);
+    }
+    this.raf = requestAnimationFrame((t) => this.frame(t));
+    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+    this.metroTimer = setInterval(() => this.metronome(), 25);
+    this.nextMetroBeat = 0;
+    await this.clock.start(fromS, practice.rate, countInS);
+  }
+
+  beatPeriodAt(timeS) {
+    const beats = this.slots[0].chart.beats;
+    for (let i = 1; i < beats.length; i++) if (beats[i].t > timeS) return beats[i].t - beats[i - 1].t;
+    return 0.5;
+  }
+
+  metronome() {
+    if (!this.practice.metronome || this.stopped) return;
+    const beats = this.slots[0].chart.beats;
+    const now = this.clock.now();
+    const ctx = this.clicker.ensure();
+    while (this.nextMetroBeat < beats.length && beats[this.nextMetroBeat].t < now) this.nextMetroBeat++;
+    while (this.nextMetroBeat < beats.length && beats[this.nextMetroBeat].t < now + 0.12 * this.practice.rate) {
+      const b = beats[this.nextMetroBeat++];
+      this.clicker.click(ctx.currentTime + (b.t - now) / this.practice.rate, b.pos === 1);
+    }
+  }
+
+  tick() {
+    if (this.stopped) return;
+    const t = this.clock.now();
+    for (const s of this.slots) s.run.tick(t);
+    const endS = this.practice.toS != null ? this.practice.toS : this.duration;
+    if (t > endS + 0.3) {
+      if (this.practice.toS != null && this.practice.loop) this.restartLoop();
+      else this.finish();
+    }
+  }
+
+  async restartLoop() {
+    // Each pass through the loop is its own scored run.
+    this.looping = true;
+    for (const s of this.slots) { await s.run.end(); }
+    for (const s of this.slots) {
+      const old = s.run;
+      s.run = new PlayerRun({ ...old.join, sessionId: old.join.session, fromS: old.join.from_s,
+        toS: old.join.to_s, player: old.join.player }, s.view);
+      s.view.highway.state.fill(0);
+      s.view.highway.first = 0;
+      await s.run.open();
+    }
+    this.clock.seek(this.practice.fromS || 0);
+    this.nextMetroBeat = 0;
+    this.looping = false;
+  }
+
+  frame(t) {
+    if (this.stopped) return;
+    const song = this.clock.now();
+    this.frames++;
+    for (const s of this.slots) s.view.frame(song + s.videoS, t);
+    this.onStatus(song);
+    this.raf = requestAnimationFrame((x) => this.frame(x));
+  }
+
+  async finish() {
+    if (this.stopped) return this.results;
+    this.stopped = true;
+    clearInterval(this.tickTimer);
+    clearInterval(this.metroTimer);
+    cancelAnimationFrame(this.raf);
+    for (const s of this.slots) s.source.stop();
+    this.clock.stop();
+    const results = await Promise.all(this.slots.map((s) => s.run.end()));
+    this.results = this.slots.map((s, i) => ({ player: s.player, result: results[i] }));
+    if (this.onFinished) this.onFinished(this.results);
+    return this.results;
+  }
+}
