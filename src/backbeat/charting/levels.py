@@ -1,0 +1,345 @@
+"""Difficulty reduction: Hard, Medium, Easy and Beginner from an Expert part.
+
+The reduction follows the rules human chart authors use (Rock Band / Clone
+Hero authoring practice, and the automatic reductions of the Onyx toolkit):
+
+* notes are kept by grid priority (downbeat > half bar > beat > eighth >
+  sixteenth), then by loudness, with a minimum spacing per level and per limb
+  group (snare first, then the rest of the hands, then the kick);
+* Hard drops kicks inside fills and thins the fastest figures to eighths;
+* Medium never asks for three limbs at once and thins hands to the beat and
+  kicks to half bars;
+* Easy uses two limbs per section: either kick + snare, or hands only, and
+  never pairs a hand note with a kick;
+* Beginner is the backbone: one note per beat at most, kick on the odd beats
+  and snare on the even ones, only where the song plays.
+
+Each level is reduced from the one above, so each level's (tick, pad) set is
+a subset of the level above (and therefore never denser).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from backbeat.charting.fills import FILL, detect_fills, in_phrases, is_crash, is_time_keeping
+from backbeat.charting.grid import MeterGrid
+from backbeat.core.chart import MAIN_PART, Chart, Dynamic, Note, Phrase, Track, timed_notes
+from backbeat.core.difficulty import Difficulty
+from backbeat.core.errors import InvalidArgumentError
+from backbeat.core.kit import Pad
+from backbeat.core.tempo import TempoMap
+
+#: Levels below Expert, hardest first (the order they are built in).
+REDUCED_LEVELS: tuple[Difficulty, ...] = (
+    Difficulty.HARD, Difficulty.MEDIUM, Difficulty.EASY, Difficulty.BEGINNER,
+)
+#: Easy lets the snare carry a section instead of the hi-hat when it has at least this many snares.
+EASY_DROP_HATS = True
+EASY_MIN_SNARES = 4
+EASY_CRASH_IN_KICK_MODE = True
+#: A hand-made level with fewer notes than this is treated as missing.
+MIN_AUTHORED_NOTES = 5
+
+
+@dataclass(frozen=True)
+class ReductionParams:
+    """Knobs of one reduction step (distances in beats of the meter).
+
+    Attributes
+    ----------
+    snare_gap_beats
+        Minimum distance between kept snare notes and any other kept hand note.
+    hand_gap_beats
+        Minimum distance between kept tom/cymbal chords and other kept hand notes.
+    kick_gap_beats
+        Minimum distance between kept kicks.
+    kicks_in_fills
+        Keep kicks inside fill phrases.
+    max_hands
+        Most hand notes at one tick.
+    kick_alone_or_single_hand
+        A kick is kept only with at most one hand note at its tick (no three limbs).
+    two_limbs_per_section
+        Easy: each section is either kick + snare or hands only.
+    clear_between_time_keeping
+        Drop kicks and snares that fall between two time-keeping notes at most a beat apart.
+    """
+
+    snare_gap_beats: float
+    hand_gap_beats: float
+    kick_gap_beats: float
+    kicks_in_fills: bool
+    max_hands: int
+    kick_alone_or_single_hand: bool
+    two_limbs_per_section: bool = False
+    clear_between_time_keeping: bool = False
+
+
+#: Parameters per level, tuned on hand-made reductions (see docs/BENCHMARKS.md, "Charts").
+DEFAULT_PARAMS: dict[Difficulty, ReductionParams] = {
+    Difficulty.HARD: ReductionParams(0.5, 0.25, 1.0, False, 2, False),
+    Difficulty.MEDIUM: ReductionParams(1.0, 1.0, 2.0, False, 2, True, False, True),
+    Difficulty.EASY: ReductionParams(1.0, 1.0, 2.0, False, 2, True, True),
+}
+
+
+def _priority(grid: MeterGrid, tick: int, notes: Sequence[Note]) -> tuple[int, int, int]:
+    loud = max(n.velocity for n in notes)
+    ghost = any(n.dynamic is Dynamic.GHOST for n in notes)
+    accent = any(n.dynamic is Dynamic.ACCENT for n in notes)
+    return (grid.strength(tick) + (2 if ghost else 0) - (1 if accent else 0), -loud, tick)
+
+
+class _Kept:
+    """Kept notes by tick with window queries."""
+
+    def __init__(self) -> None:
+        self.ticks: list[int] = []
+        self.notes: dict[int, list[Note]] = {}
+
+    def add(self, note: Note) -> None:
+        if note.tick not in self.notes:
+            bisect.insort(self.ticks, note.tick)
+            self.notes[note.tick] = []
+        self.notes[note.tick].append(note)
+
+    def window(self, lo: float, hi: float) -> list[int]:
+        """Kept ticks strictly inside (lo, hi)."""
+        i = bisect.bisect_right(self.ticks, lo)
+        j = bisect.bisect_left(self.ticks, hi)
+        return self.ticks[i:j]
+
+
+def _simplify_chord(notes: list[Note], level: Difficulty) -> list[Note]:
+    """Drop redundant hand notes from a tom/cymbal chord (two cymbals -> the crash/ride)."""
+    if len(notes) < 2:
+        return notes
+    cymbals = [n for n in notes if n.cymbal]
+    if len(cymbals) >= 2:
+        # Keep the louder-sounding accent cymbal: green over blue over yellow (hi-hat).
+        keep = max(cymbals, key=lambda n: n.pad)
+        notes = [n for n in notes if not n.cymbal or n is keep]
+    toms = [n for n in notes if not n.cymbal]
+    if level.rank <= Difficulty.MEDIUM.rank and len(toms) >= 2:
+        keep_tom = min(toms, key=lambda n: n.pad)
+        notes = [n for n in notes if n.cymbal or n is keep_tom]
+    return notes
+
+
+def reduce_notes(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, *,
+                 fills: Sequence[Phrase] = (), section_ticks: Sequence[int] = (),
+                 params: ReductionParams | None = None) -> tuple[Note, ...]:
+    """Reduce the notes of one level to the next level down.
+
+    Parameters
+    ----------
+    notes
+        Notes of the level above (Expert for Hard, Hard for Medium, ...).
+    tempo_map
+        The chart's sync track.
+    level
+        Target level: HARD, MEDIUM, EASY or BEGINNER.
+    fills
+        Fill phrases (kicks inside them are dropped below Expert).
+    section_ticks
+        Section starts; Easy picks its two limbs per section.
+    params
+        Override the level's :data:`DEFAULT_PARAMS` (tuning).
+
+    Returns
+    -------
+    tuple of Note
+        The reduced notes, sorted, each also present in ``notes``.
+    """
+    if level is Difficulty.EXPERT:
+        return tuple(sorted(notes))
+    if level is Difficulty.BEGINNER:
+        return beginner_notes(notes, tempo_map, fills=fills)
+    p = params or DEFAULT_PARAMS[level]
+    grid = MeterGrid(tempo_map)
+    src = [replace(n, double_kick=False) for n in notes if not n.double_kick]
+    by_tick: dict[int, list[Note]] = {}
+    for n in src:
+        by_tick.setdefault(n.tick, []).append(n)
+    kept = _Kept()
+
+    def beats(tick: int, g: float) -> float:
+        return g * grid.beat_ticks_at(tick)
+
+    # 1. Snares: the backbeat survives first.
+    snares = [n for n in src if n.pad is Pad.RED]
+    for n in sorted(snares, key=lambda n: _priority(grid, n.tick, [n])):
+        gap = beats(n.tick, p.snare_gap_beats)
+        if not kept.window(n.tick - gap, n.tick + gap):
+            kept.add(n)
+    # 2. Toms and cymbals, as chords.
+    kit: dict[int, list[Note]] = {}
+    for n in src:
+        if n.pad not in (Pad.KICK, Pad.RED):
+            kit.setdefault(n.tick, []).append(n)
+    for tick in sorted(kit, key=lambda t: _priority(grid, t, kit[t])):
+        chord = _simplify_chord(kit[tick], level)
+        gap = beats(tick, p.hand_gap_beats)
+        near = kept.window(tick - gap, tick + gap)
+        if near and near != [tick]:
+            continue
+        room = p.max_hands - len(kept.notes.get(tick, []))
+        for n in sorted(chord, key=lambda n: (not is_crash(n), -n.velocity))[: max(0, room)]:
+            kept.add(n)
+    # 3. Kicks.
+    kicks = [n for n in src if n.pad is Pad.KICK]
+    kick_ticks: list[int] = []
+    for n in sorted(kicks, key=lambda n: _priority(grid, n.tick, by_tick[n.tick])):
+        if not p.kicks_in_fills and in_phrases(n.tick, fills):
+            continue
+        gap = beats(n.tick, p.kick_gap_beats)
+        i = bisect.bisect_right(kick_ticks, n.tick - gap)
+        if i < len(kick_ticks) and kick_ticks[i] < n.tick + gap:
+            continue
+        hands_here = len(kept.notes.get(n.tick, []))
+        if p.kick_alone_or_single_hand and hands_here > 1:
+            continue
+        bisect.insort(kick_ticks, n.tick)
+        kept.add(n)
+    out = [n for t in kept.ticks for n in kept.notes[t]]
+    if p.clear_between_time_keeping:
+        out = _clear_between_time_keeping(out, grid)
+    if p.two_limbs_per_section:
+        out = _two_limbs(out, section_ticks)
+    return tuple(sorted(out))
+
+
+def _clear_between_time_keeping(notes: list[Note], grid: MeterGrid) -> list[Note]:
+    """Medium: no kick or snare strictly between two time-keeping notes at most a beat apart."""
+    keepers = sorted({n.tick for n in notes if is_time_keeping(n)})
+    keeper_set = set(keepers)
+    out = []
+    for n in notes:
+        if n.pad in (Pad.KICK, Pad.RED) and n.tick not in keeper_set:
+            i = bisect.bisect_left(keepers, n.tick)
+            if 0 < i < len(keepers) and grid.beats_between(keepers[i - 1], keepers[i]) <= 1.0 + 1e-9:
+                continue
+        out.append(n)
+    return out
+
+
+def _two_limbs(notes: list[Note], section_ticks: Sequence[int]) -> list[Note]:
+    """Easy: per section keep kick + snare (when the kick carries the groove) or hands only.
+
+    In both modes the time-keeping hi-hat/ride gives way to the snare when the
+    section has a snare part (the snare and crashes carry an Easy chart), and a
+    crash on a downbeat replaces the kick under it.
+    """
+    bounds = sorted({0, *section_ticks})
+    out: list[Note] = []
+    for k, start in enumerate(bounds):
+        stop = bounds[k + 1] if k + 1 < len(bounds) else None
+        sec = [n for n in notes if n.tick >= start and (stop is None or n.tick < stop)]
+        kicks = sum(n.pad is Pad.KICK for n in sec)
+        snares = sum(n.pad is Pad.RED for n in sec)
+        hats = sum(is_time_keeping(n) for n in sec)
+        other = sum(n.pad not in (Pad.KICK, Pad.RED) and not is_time_keeping(n) for n in sec)
+        snare_kick = kicks > 0 and (kicks > hats + other or hats > other)
+        drop_hats = EASY_DROP_HATS and snares >= EASY_MIN_SNARES
+        snare_ticks = {n.tick for n in sec if n.pad is Pad.RED}
+        crash_ticks = {n.tick for n in sec if is_crash(n) and n.tick not in snare_ticks}
+        for n in sec:
+            if snare_kick:
+                lone_crash = is_crash(n) and EASY_CRASH_IN_KICK_MODE and n.tick not in snare_ticks
+                if n.pad is Pad.RED or lone_crash:
+                    out.append(n)
+                elif n.pad is Pad.KICK and n.tick not in crash_ticks and n.tick not in snare_ticks:
+                    out.append(n)
+            elif n.pad is not Pad.KICK and not (drop_hats and is_time_keeping(n)):
+                out.append(n)
+    return out
+
+
+def beginner_notes(notes: Sequence[Note], tempo_map: TempoMap, *,
+                   fills: Sequence[Phrase] = ()) -> tuple[Note, ...]:
+    """The backbone a first-timer can play: one note per beat at most, on beats the song plays.
+
+    Kick on odd beats of the bar and snare on even beats, placed only on beat
+    ticks where ``notes`` have a note (so the song never goes silent under a
+    beginner, and never asks for more than it plays). Notes are picked from
+    ``notes`` when the right pad is there, so on a simple groove Beginner is
+    a subset of the level above. Inside fills every beat is a snare (no kicks in fills).
+    """
+    grid = MeterGrid(tempo_map)
+    by_tick: dict[int, list[Note]] = {}
+    for n in notes:
+        by_tick.setdefault(n.tick, []).append(n)
+    out: list[Note] = []
+    for tick in sorted(by_tick):
+        beat = grid.beat_ticks_at(tick)
+        rel = tick - grid.bar_start(tick)
+        if rel % beat:
+            continue
+        index = rel // beat
+        pad = Pad.KICK if index % 2 == 0 and not in_phrases(tick, fills) else Pad.RED
+        here = by_tick[tick]
+        same = [n for n in here if n.pad is pad]
+        if same:
+            out.append(replace(same[0], double_kick=False, cymbal=False))
+        else:
+            vel = max(n.velocity for n in here)
+            out.append(Note(tick, pad, False, here[0].time_s, vel))
+    return tuple(out)
+
+
+def build_levels(chart: Chart, *, levels: Iterable[Difficulty] | None = None,
+                 regenerate: bool = False, part: str = MAIN_PART) -> Chart:
+    """Add lower levels to a chart from its Expert track.
+
+    Parameters
+    ----------
+    chart
+        A chart with an Expert track for ``part``.
+    levels
+        Levels the result must hold (default: all five). Levels not listed
+        are dropped from ``part``; Expert is always the source.
+    regenerate
+        Rebuild every lower level from Expert even when the chart already
+        has a hand-made one (by default hand-made levels are kept).
+    part
+        Which part to work on (other parts are copied unchanged).
+
+    Returns
+    -------
+    Chart
+        A new chart; fill phrases are detected and added when the chart had none.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If the chart has no Expert track for ``part``.
+    """
+    wanted = set(levels) if levels is not None else set(Difficulty)
+    expert = chart.track(Difficulty.EXPERT, part)
+    tm = chart.tempo_map
+    fills = tuple(p for p in chart.phrases if p.kind == FILL)
+    phrases = chart.phrases
+    if not fills:
+        fills = detect_fills(expert.notes, tm, section_ticks=[s.tick for s in chart.sections])
+        phrases = tuple(sorted(chart.phrases + fills, key=lambda p: (p.tick, p.kind)))
+    section_ticks = [s.tick for s in chart.sections]
+    tracks = {k: v for k, v in chart.tracks.items() if k[0] != part}
+    above = expert.notes
+    built: dict[Difficulty, tuple[Note, ...]] = {Difficulty.EXPERT: expert.notes}
+    for level in REDUCED_LEVELS:
+        existing = chart.tracks.get((part, level))
+        if existing is not None and len(existing.notes) >= MIN_AUTHORED_NOTES and not regenerate:
+            notes = existing.notes
+        else:
+            notes = timed_notes(reduce_notes(above, tm, level, fills=fills, section_ticks=section_ticks), tm)
+        built[level] = notes
+        above = notes
+    for level, notes in built.items():
+        if level in wanted:
+            tracks[(part, level)] = Track(level, notes, part)
+    if Difficulty.EXPERT not in wanted and not any(lv in wanted for lv in REDUCED_LEVELS):
+        raise InvalidArgumentError("no levels requested")
+    return Chart(chart.info, tm, tracks, chart.sections, phrases)

@@ -1,0 +1,315 @@
+"""Use-case: build drum charts at every level from a song, an analysis or an existing chart.
+
+``build_charts(source, out_dir, ...)`` accepts
+
+* an audio file: analysed first (``backbeat.services.analyze``, imported only then);
+* an analysis JSON (``schema_version`` 1);
+* a chart: Clone Hero ``.chart``, Rock Band style ``notes.mid``, a General
+  MIDI drum ``.mid`` (a played performance is quantised onto a grid), a
+  Backbeat chart ``.json`` or a song folder.
+
+and writes a Clone Hero / YARG song folder (``notes.chart``, ``notes.mid``,
+``song.ini``, a copy of the audio when the source is audio) plus any extra
+formats, all at once: on failure nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from backbeat.charting.levels import MIN_AUTHORED_NOTES, build_levels
+from backbeat.charting.parts import duet, split_kit
+from backbeat.charting.quantize import chart_from_analysis, is_quantized, requantize_chart
+from backbeat.charting.rules import check_chart
+from backbeat.core.chart import MAIN_PART, Chart, SongInfo
+from backbeat.core.difficulty import Difficulty
+from backbeat.core.errors import ChartFormatError, ChartRuleError, InvalidArgumentError
+from backbeat.core.song_analysis import Analysis
+from backbeat.formats.atomic import atomic_output_dir
+
+#: Audio file extensions treated as songs to analyse.
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".aif", ".aiff"})
+#: Chart formats this service can write, and the file name used for each extra format.
+EXTRA_FORMAT_FILES: dict[str, str] = {
+    "chart": "notes.chart",
+    "mid": "notes.mid",
+    "gm-mid": "drums_gm.mid",
+    "musicxml": "drums.musicxml",
+    "tab": "drums_tab.txt",
+    "json": "chart.json",
+}
+ALL_FORMATS: tuple[str, ...] = tuple(EXTRA_FORMAT_FILES)
+#: Largest analysis/chart JSON accepted.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+def _formats_api(name: str) -> Callable[..., Any] | None:
+    module = importlib.import_module("backbeat.formats")
+    fn = getattr(module, name, None)
+    return fn if callable(fn) else None
+
+
+def parse_levels(text: str | Iterable[str] | None) -> list[Difficulty]:
+    """Levels from ``"expert,hard"`` / ``"all"`` / a list of names.
+
+    Raises
+    ------
+    InvalidArgumentError
+        On an unknown level name.
+    """
+    if text is None:
+        return list(Difficulty)
+    items = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text)]
+    items = [t for t in items if t]
+    if not items or items == ["all"]:
+        return list(Difficulty)
+    out = []
+    for item in items:
+        try:
+            out.append(Difficulty(item))
+        except ValueError:
+            names = ", ".join(d.value for d in Difficulty)
+            raise InvalidArgumentError(f"unknown level {item!r} (choose from: {names}, all)") from None
+    return sorted(set(out), key=lambda d: d.rank)
+
+
+def parse_formats(text: str | Iterable[str] | None) -> list[str]:
+    """Formats from ``"chart,json"`` / ``"all"``; the song folder (chart, mid) is always written."""
+    if text is None:
+        return []
+    items = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text)]
+    items = [t for t in items if t]
+    if items == ["all"]:
+        return list(ALL_FORMATS)
+    for item in items:
+        if item not in EXTRA_FORMAT_FILES:
+            raise InvalidArgumentError(
+                f"unknown format {item!r} (choose from: {', '.join(ALL_FORMATS)}, all)")
+    return list(dict.fromkeys(items))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidArgumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if size > MAX_JSON_BYTES:
+        raise InvalidArgumentError(f"{path}: JSON file is too large ({size} bytes)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ChartFormatError(path, f"not valid JSON ({exc})") from None
+
+
+def _read_chart_file(path: Path) -> Chart:
+    read_chart = _formats_api("read_chart")
+    if read_chart is not None:
+        chart: Chart = read_chart(path)
+        return chart
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        for name in ("notes.chart", "notes.mid"):
+            if (path / name).is_file():
+                return _read_chart_file(path / name)
+        raise ChartFormatError(path, "song folder has no notes.chart or notes.mid")
+    if suffix == ".chart":
+        from backbeat.formats.clone_hero_chart import read_clone_hero_chart
+
+        return read_clone_hero_chart(path)
+    if suffix in (".mid", ".midi"):
+        from backbeat.formats.midi_file import parse_midi
+        from backbeat.formats.rb_midi import chart_from_rb_midi, is_rb_drum_midi
+        from backbeat.formats.text_io import read_bytes
+
+        midi = parse_midi(read_bytes(path), path=path)
+        if is_rb_drum_midi(midi):
+            return chart_from_rb_midi(midi, path)
+        from backbeat.formats.gm_midi import chart_from_gm_midi
+
+        return chart_from_gm_midi(midi, path)
+    raise ChartFormatError(path, f"unsupported chart file type {suffix or '(none)'}")
+
+
+def load_source(source_path: str | Path, *, info: SongInfo | None = None) -> tuple[Chart, Path | None]:
+    """Turn any accepted source into a chart with (at least) an Expert main part.
+
+    Returns
+    -------
+    chart, audio_path
+        ``audio_path`` is the source when it is audio (to copy into the song folder).
+
+    Raises
+    ------
+    InvalidArgumentError, ChartFormatError, AudioError
+        When the source is missing, of an unknown kind or malformed.
+    """
+    path = Path(source_path)
+    if not path.exists():
+        raise InvalidArgumentError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in AUDIO_EXTENSIONS:
+        analyze_mod = importlib.import_module("backbeat.services.analyze")
+        analysis: Analysis = analyze_mod.analyze(path)
+        song = info or SongInfo(name=path.stem, audio_file=f"song{suffix}")
+        return chart_from_analysis(analysis, info=song), path
+    if path.is_file() and suffix == ".json":
+        doc = _read_json(path)
+        if isinstance(doc, dict) and "schema_version" in doc and "drums" in doc:
+            try:
+                analysis = Analysis.from_json(doc)
+            except InvalidArgumentError as exc:
+                raise ChartFormatError(path, f"bad analysis: {exc}") from None
+            name = Path(analysis.source).stem if analysis.source else path.stem
+            song = info or SongInfo(name=name or path.stem)
+            if not analysis.drums:
+                raise ChartFormatError(path, "the analysis has no drum hits to chart")
+            return chart_from_analysis(analysis, info=song), None
+        chart = _read_chart_file(path)
+    else:
+        chart = _read_chart_file(path)
+    if (MAIN_PART, Difficulty.EXPERT) not in chart.tracks or not chart.track(Difficulty.EXPERT).notes:
+        raise ChartFormatError(path, "the chart has no Expert drum notes")
+    if not is_quantized(chart.track(Difficulty.EXPERT).notes, chart.tempo_map):
+        chart = requantize_chart(chart)
+    if info is not None:
+        chart = replace(chart, info=info)
+    return chart, None
+
+
+def _write_format(chart: Chart, fmt: str, target: Path) -> None:
+    write_chart = _formats_api("write_chart")
+    if write_chart is not None:
+        write_chart(chart, target, fmt=fmt)
+        return
+    from backbeat.formats.atomic import atomic_write_bytes, atomic_write_text
+
+    if fmt == "chart":
+        from backbeat.formats.clone_hero_chart import chart_to_bytes
+
+        atomic_write_bytes(target, chart_to_bytes(chart))
+    elif fmt == "mid":
+        from backbeat.formats.rb_midi import chart_to_rb_midi
+
+        atomic_write_bytes(target, chart_to_rb_midi(chart))
+    elif fmt == "gm-mid":
+        from backbeat.formats.gm_midi import chart_to_gm_midi
+
+        atomic_write_bytes(target, chart_to_gm_midi(chart))
+    elif fmt == "json":
+        from backbeat.formats.chart_json import chart_to_json_text
+
+        atomic_write_text(target, chart_to_json_text(chart))
+    else:
+        raise InvalidArgumentError(f"format {fmt!r} cannot be written by this version of Backbeat")
+
+
+def _write_folder(chart: Chart, folder: Path, audio_path: Path | None) -> None:
+    write_song_folder = _formats_api("write_song_folder")
+    if write_song_folder is not None:
+        write_song_folder(chart, folder, audio_path=audio_path)
+        return
+    from backbeat.formats.atomic import atomic_write_text
+    from backbeat.formats.song_ini import song_ini_text
+
+    _write_format(chart, "chart", folder / "notes.chart")
+    _write_format(chart, "mid", folder / "notes.mid")
+    levels = chart.difficulties(MAIN_PART)
+    atomic_write_text(folder / "song.ini", song_ini_text(chart.info, diff_drums=len(levels)))
+    if audio_path is not None:
+        shutil.copyfile(audio_path, folder / (chart.info.audio_file or f"song{audio_path.suffix.lower()}"))
+
+
+def prepare_chart(chart: Chart, *, levels: Sequence[Difficulty], regenerate: bool = False,
+                  parts: Sequence[str] = ()) -> Chart:
+    """Levels (hand-made ones kept unless ``regenerate``) and two-player parts, rule-checked.
+
+    Parameters
+    ----------
+    chart
+        A chart with an Expert main part.
+    levels
+        Main-part levels the result holds.
+    regenerate
+        Rebuild every lower level from Expert.
+    parts
+        Extra parts: ``"duet"`` (Expert host, Beginner guest) and/or ``"split"``.
+
+    Raises
+    ------
+    ChartRuleError
+        If a generated level breaks its rules (a bug: generated levels are built to obey them).
+    """
+    authored = {d for (p, d), t in chart.tracks.items()
+                if p == MAIN_PART and len(t.notes) >= MIN_AUTHORED_NOTES and d is not Difficulty.EXPERT}
+    full = build_levels(chart, regenerate=regenerate)
+    generated = set(Difficulty) - {Difficulty.EXPERT} - (set() if regenerate else authored)
+    report = check_chart(full)
+    for (part, level), violations in report.items():
+        if part == MAIN_PART and level in generated and violations:
+            v = violations[0]
+            raise ChartRuleError(f"generated {level.value} level breaks rule {v.rule} at tick {v.tick}: "
+                                 f"{v.message}")
+    for name in parts:
+        if name == "duet":
+            full = duet(full)
+        elif name == "split":
+            full = split_kit(full, levels=[Difficulty.EXPERT])
+        else:
+            raise InvalidArgumentError(f"unknown part {name!r} (choose from: duet, split)")
+    keep = set(levels)
+    tracks = {k: t for k, t in full.tracks.items() if k[0] != MAIN_PART or k[1] in keep}
+    return replace(full, tracks=tracks)
+
+
+def build_charts(source_path: str | Path, out_dir: str | Path, *,
+                 levels: Sequence[Difficulty] | None = None, formats: Sequence[str] = (),
+                 regenerate: bool = False, parts: Sequence[str] = (),
+                 info: SongInfo | None = None) -> list[Path]:
+    """Build charts from ``source_path`` and write them into the song folder ``out_dir``.
+
+    Parameters
+    ----------
+    source_path
+        Audio file, analysis JSON, chart file or song folder.
+    out_dir
+        Song folder to create (replaced atomically if it exists).
+    levels
+        Levels to write (default all five; Clone Hero files carry Easy..Expert,
+        the JSON carries Beginner too).
+    formats
+        Extra formats beyond the song folder: any of ``chart, mid, gm-mid, musicxml, tab, json``.
+    regenerate
+        Rebuild the lower levels of an existing chart from its Expert.
+    parts
+        Extra two-player parts: ``"duet"``, ``"split"`` (written to the JSON).
+    info
+        Override song metadata.
+
+    Returns
+    -------
+    list of Path
+        Files written, inside ``out_dir``.
+    """
+    wanted = list(levels) if levels is not None else list(Difficulty)
+    if not wanted:
+        raise InvalidArgumentError("no levels requested")
+    fmts = parse_formats(list(formats))
+    chart, audio = load_source(source_path, info=info)
+    full = prepare_chart(chart, levels=sorted(set(wanted), key=lambda d: d.rank), regenerate=regenerate,
+                         parts=parts)
+    out = Path(out_dir)
+    with atomic_output_dir(out) as tmp:
+        _write_folder(full, tmp, audio)
+        for fmt in fmts:
+            target = tmp / EXTRA_FORMAT_FILES[fmt]
+            if fmt in ("chart", "mid") and target.exists():
+                continue
+            _write_format(full, fmt, target)
+        written = sorted(p.name for p in tmp.iterdir() if p.is_file() and not p.name.startswith("."))
+    return [out / name for name in written]
