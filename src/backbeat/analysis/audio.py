@@ -138,8 +138,9 @@ def _probe_av(path: Path) -> AudioInfo | None:
             if not streams:
                 return None
             stream = streams[0]
-            sr = int(stream.rate or stream.codec_context.sample_rate or 0)
-            channels = int(stream.codec_context.channels or 0)
+            ctx = stream.codec_context
+            sr = int(getattr(ctx, "sample_rate", 0) or 0)
+            channels = int(getattr(ctx, "channels", 0) or 0)
             if sr <= 0 or channels <= 0:
                 return None
             duration: float | None = None
@@ -148,8 +149,37 @@ def _probe_av(path: Path) -> AudioInfo | None:
             elif container.duration is not None:
                 duration = container.duration / 1_000_000.0
             return AudioInfo(str(path), sr, channels, duration, "av")
-    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError, AttributeError):
         return None
+
+
+def _wav_truncation(path: Path) -> str | None:
+    """For a RIFF/WAVE file, a problem text if its data chunk is cut short, else None."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            size = path.stat().st_size
+            pos = 12
+            while pos + 8 <= size:
+                fh.seek(pos)
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return None
+                chunk_id, chunk_len = chunk[:4], int.from_bytes(chunk[4:8], "little")
+                if chunk_id == b"data":
+                    if chunk_len in (0, 0xFFFFFFFF):  # streaming writers leave the size open
+                        return None
+                    available = size - (pos + 8)
+                    if available < chunk_len:
+                        return (f"is truncated: the header announces {chunk_len} bytes of audio but only "
+                                f"{available} are present")
+                    return None
+                pos += 8 + chunk_len + (chunk_len & 1)
+    except OSError:
+        return None
+    return None
 
 
 def probe_audio(path: str | Path) -> AudioInfo:
@@ -177,8 +207,30 @@ def probe_audio(path: str | Path) -> AudioInfo:
     for probe in order:
         info = probe(p)
         if info is not None:
+            problem = _wav_truncation(p) if info.backend == "soundfile" else None
+            if problem:
+                raise CorruptAudioError(p, problem)
             return info
+    tag = _wav_format_tag(p)
+    if tag is not None:
+        raise UnsupportedFormatError(p, f"is a WAV file with a codec Backbeat cannot decode "
+                                        f"(format tag 0x{tag:04x})")
     raise UnsupportedFormatError(p, "not a recognised audio file (no decoder can read it)")
+
+
+def _wav_format_tag(path: Path) -> int | None:
+    """The ``fmt `` format tag of a RIFF/WAVE file, or None if it is not one."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return None
+    if len(head) < 22 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    i = head.find(b"fmt ")
+    if i < 0 or i + 10 > len(head):
+        return None
+    return int.from_bytes(head[i + 8:i + 10], "little")
 
 
 # -- resampling ---------------------------------------------------------------
@@ -414,6 +466,9 @@ def load_audio(path: str | Path, *, sr: int = DEFAULT_SR,
     samples = buf[:n] if buf is not None else (np.concatenate(parts) if parts else np.zeros(0, np.float32))
     if n == 0:
         raise SilentAudioError(p, "holds no audio samples (zero length)")
+    if info.duration_s is not None and n / sr < 0.9 * info.duration_s - 0.5:
+        raise CorruptAudioError(p, f"is truncated or damaged: the header says {info.duration_s:.1f} s but "
+                                   f"only {n / sr:.1f} s could be decoded")
     duration = n / sr
     if duration < min_duration_s:
         raise SilentAudioError(p, f"is only {duration:.2f} s long; at least {min_duration_s:g} s is needed")
