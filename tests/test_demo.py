@@ -190,7 +190,8 @@ def test_run_demo_writes_outputs_with_given_analyzer(tmp_path: Path, truth: Anal
         assert path.name == "demo.ogg" and path.is_file()
         return truth
 
-    def charts(src: Path, out: Path) -> list[Path]:
+    def charts(src: Path, audio: Path, out: Path) -> list[Path]:
+        assert audio.name == "demo.ogg" and audio.parent == tmp_path / "out"
         out.mkdir(parents=True, exist_ok=True)
         p = out / "notes.chart"
         p.write_text(src.read_text()[:10])
@@ -222,7 +223,7 @@ def test_cli_demo_bad_output_dir(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code = main(["demo", "--no-serve", "-o", str(blocker / "out")])
     err = capsys.readouterr().err
     assert code == 1 and "cannot create the output folder" in err and "Traceback" not in err
-    assert main(["demo", "--no-serve", "--port", "0", "-o", str(tmp_path / "o")]) == 1
+    assert main(["demo", "--no-serve", "--port", "70000", "-o", str(tmp_path / "o")]) == 1
 
 
 # -- the real thing -----------------------------------------------------------------------------
@@ -237,4 +238,5 @@ def test_cli_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert 60.0 <= analysis.duration_s <= 90.0
     assert analysis.beats and analysis.drums
     charts = list((out / "charts").rglob("*"))
-    assert any(p.suffix == ".chart" for p in charts) and any(p.name == "song.ini" for p in charts)
+    names = {p.name for p in charts}
+    assert {"notes.chart", "notes.mid", "song.ini", "song.ogg", "backbeat.json"} <= names

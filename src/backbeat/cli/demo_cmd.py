@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ def register(sub: Any) -> None:
                    help="output folder (default: ./backbeat-demo-out)")
     p.add_argument("--no-serve", action="store_true", help="do not start the web app afterwards")
     p.add_argument("--host", default=DEFAULT_HOST, help=f"web app address (default {DEFAULT_HOST})")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"web app port (default {DEFAULT_PORT})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"web app port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.set_defaults(func=run)
 
 
@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     from backbeat.services.demo import run_demo, summary_lines
 
-    if not 0 < args.port < 65536:
-        raise InvalidArgumentError(f"--port must be 1-65535, got {args.port}")
+    if not 0 <= args.port <= 65535:
+        raise InvalidArgumentError(f"--port must be 0-65535 (0 picks a free one), got {args.port}")
     print(f"backbeat demo: analysing the demo song into {args.out_dir} ...", flush=True)
     result = run_demo(args.out_dir)
     for line in summary_lines(result):
@@ -48,13 +48,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(host: str, port: int, out_dir: Path) -> int:
-    """Start the web app on the demo's output folder (blocks until interrupted)."""
-    from backbeat.cli import serve_cmd
+    """Start the web app (``backbeat serve``) with its data kept in ``out_dir/web``; blocks."""
+    from backbeat.cli.main import build_parser
 
-    serve = getattr(serve_cmd, "serve", None)
-    if serve is None:
-        print("backbeat demo: the web app is not available in this build; outputs are in "
-              f"{out_dir}", file=sys.stderr)
-        return 0
-    print(f"play along at http://{host}:{port}/", flush=True)
-    return int(serve(host=host, port=port, library_dir=out_dir) or 0)
+    data_dir = out_dir / "web"
+    serve_args = build_parser().parse_args(
+        ["serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir)])
+    print(f"backbeat demo: starting the play-along (library in {data_dir}); the demo song is in it",
+          flush=True)
+    return int(serve_args.func(serve_args) or 0)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from backbeat.core.chart import SongInfo
 from backbeat.core.errors import BackbeatError, InvalidArgumentError
 from backbeat.core.kit import Instrument
 from backbeat.core.song_analysis import Analysis
@@ -28,6 +29,11 @@ DEMO_PACKAGE_DIR = ("data", "demo")
 DEMO_AUDIO = "demo.ogg"
 DEMO_TRUTH = "demo.truth.json"
 DEMO_MIDI = "demo.mid"
+#: Song metadata of the demo (the same title the web library shows).
+DEMO_TITLE = "Backbeat Demo Groove"
+DEMO_ARTIST = "Backbeat"
+#: Audio file name inside the demo's song folder.
+SONG_AUDIO_NAME = "song.ogg"
 #: Where ``backbeat demo`` writes by default (relative to the working directory).
 DEFAULT_OUT_DIR = Path("backbeat-demo-out")
 #: Matching tolerances (mir_eval conventions).
@@ -265,7 +271,7 @@ class DemoResult:
 
 
 AnalyzeFn = Callable[[Path], Analysis]
-ChartFn = Callable[[Path, Path], list[Path]]
+ChartFn = Callable[[Path, Path, Path], list[Path]]
 
 
 def _default_analyze(path: Path) -> Analysis:
@@ -274,10 +280,15 @@ def _default_analyze(path: Path) -> Analysis:
     return analyze(path)
 
 
-def _default_build_charts(source_path: Path, out_dir: Path) -> list[Path]:
-    from backbeat.services.charts import build_charts  # heavy: loaded on use
+def _default_build_charts(analysis_path: Path, audio_path: Path, out_dir: Path) -> list[Path]:
+    from backbeat.services.charts import ALL_FORMATS, build_charts  # heavy: loaded on use
 
-    return list(build_charts(source_path, out_dir))
+    info = SongInfo(name=DEMO_TITLE, artist=DEMO_ARTIST, genre="Pop", audio_file=SONG_AUDIO_NAME)
+    written = list(build_charts(analysis_path, out_dir, formats=ALL_FORMATS, parts=("duet", "split"),
+                                info=info))
+    song_audio = out_dir / SONG_AUDIO_NAME
+    atomic_write_bytes(song_audio, audio_path.read_bytes())
+    return [*written, song_audio]
 
 
 def run_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = None,
@@ -288,12 +299,14 @@ def run_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = 
     ----------
     out_dir
         Output folder (created); receives ``demo.json`` (the analysis, schema 1),
-        a copy of ``demo.ogg`` and the charts (``charts/``).
+        a copy of ``demo.ogg`` and the song folder with the charts (``charts/``).
     analyze_fn
         Audio path -> Analysis; default :func:`backbeat.services.analyze.analyze`.
     build_charts_fn
-        (analysis JSON path, output folder) -> files written; default
-        :func:`backbeat.services.charts.build_charts` with all levels and formats.
+        (analysis JSON path, audio path, song folder) -> files written; default
+        :func:`backbeat.services.charts.build_charts` with all levels, every format and
+        the two-player parts, plus the audio as ``song.ogg`` (a playable Clone Hero / YARG
+        song folder).
 
     Returns
     -------
@@ -315,12 +328,7 @@ def run_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = 
     analysis_path = out_dir / "demo.json"
     atomic_write_text(analysis_path, json.dumps(analysis.to_json(), indent=1) + "\n")
     result = DemoResult(analysis, truth, score_analysis(analysis, truth), analysis_path)
-    try:
-        result.chart_paths = list(build_charts_fn(analysis_path, out_dir / "charts"))
-    except ModuleNotFoundError as exc:
-        if exc.name != "backbeat.services.charts":
-            raise
-        result.notices.append("charts: skipped (charting is not available in this build yet)")
+    result.chart_paths = list(build_charts_fn(analysis_path, audio_copy, out_dir / "charts"))
     return result
 
 
