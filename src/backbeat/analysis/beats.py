@@ -21,6 +21,7 @@ song, while still following tempo changes of up to ``±tempo_spread``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -337,13 +338,71 @@ def refine_beats(beat_frames: np.ndarray, activation: np.ndarray, *, fps: float 
 
 # -- tempo segments ---------------------------------------------------------------
 
+def segment_intervals(ibi_s: np.ndarray, *, min_len: int = 6, penalty: float | None = None) -> list[int]:
+    """Optimal piecewise-constant segmentation of inter-beat intervals.
+
+    Minimises the squared deviation of ``log(ibi)`` from each segment's mean
+    plus ``penalty`` per segment (dynamic programming, ``O(n²)``).
+
+    Parameters
+    ----------
+    ibi_s
+        Inter-beat intervals in seconds, shape ``(n,)``.
+    min_len
+        Shortest segment in intervals.
+    penalty
+        Cost of a new segment; default ``8 σ² log(n)`` with ``σ`` the robust
+        interval jitter, so that timing noise alone never opens a segment.
+
+    Returns
+    -------
+    list of int
+        Start index of each segment (the first is 0).
+    """
+    x = np.log(np.asarray(ibi_s, dtype=np.float64))
+    n = x.size
+    if n < 2 * min_len:
+        return [0]
+    if penalty is None:
+        d = np.diff(x)
+        sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+        sigma = max(sigma, 0.004)
+        penalty = 8.0 * sigma**2 * math.log(n) * min_len
+    c1 = np.concatenate([[0.0], np.cumsum(x)])
+    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    best = np.full(n + 1, np.inf)
+    best[0] = 0.0
+    prev = np.zeros(n + 1, dtype=np.int64)
+    for end in range(min_len, n + 1):
+        starts = np.arange(0, end - min_len + 1)
+        ok = np.isfinite(best[starts])
+        if not np.any(ok):
+            continue
+        starts = starts[ok]
+        length = end - starts
+        mean = (c1[end] - c1[starts]) / length
+        cost = (c2[end] - c2[starts]) - length * mean**2
+        total = best[starts] + cost + penalty
+        k = int(np.argmin(total))
+        best[end] = total[k]
+        prev[end] = starts[k]
+    if not np.isfinite(best[n]):
+        return [0]
+    cuts = []
+    end = n
+    while end > 0:
+        start = int(prev[end])
+        cuts.append(start)
+        end = start
+    return sorted(cuts)
+
+
 def tempo_segments_from_beats(beats_s: np.ndarray, *, beats_per_bar: int = 4, beat_unit: int = 4,
-                              tolerance: float = 0.04, min_beats: int = 8) -> tuple[TempoSegment, ...]:
+                              tolerance: float = 0.02, min_beats: int = 6) -> tuple[TempoSegment, ...]:
     """Group beats into stretches of steady tempo.
 
-    A new segment starts when the median inter-beat interval of the next
-    ``min_beats`` beats differs from the current segment's by more than
-    ``tolerance`` (relative).
+    Segments come from :func:`segment_intervals`; neighbours whose median
+    tempi differ by less than ``tolerance`` (relative) are merged.
 
     Parameters
     ----------
@@ -351,6 +410,10 @@ def tempo_segments_from_beats(beats_s: np.ndarray, *, beats_per_bar: int = 4, be
         Beat times, shape ``(n,)``.
     beats_per_bar, beat_unit
         Meter stored on every segment.
+    tolerance
+        Smallest relative tempo change reported as a new segment.
+    min_beats
+        Shortest segment in beats.
 
     Returns
     -------
@@ -361,28 +424,19 @@ def tempo_segments_from_beats(beats_s: np.ndarray, *, beats_per_bar: int = 4, be
     if b.size < 2:
         return ()
     ibi = np.diff(b)
-    segs: list[TempoSegment] = []
-    start = 0
-    i = 0
-    while start < ibi.size:
-        ref = float(np.median(ibi[start:start + min_beats]))
-        i = start + min_beats
-        while i < ibi.size:
-            local = float(np.median(ibi[i:i + min_beats]))
-            if abs(local / ref - 1.0) > tolerance:
-                break
-            i += 1
-        seg_ibi = float(np.median(ibi[start:i]))
-        segs.append(TempoSegment(time_s=float(b[start]), bpm=60.0 / seg_ibi,
-                                 beats_per_bar=beats_per_bar, beat_unit=beat_unit))
-        start = i
-    # Merge neighbours whose tempi ended up equal within tolerance.
-    merged: list[TempoSegment] = [segs[0]]
-    for s in segs[1:]:
-        if abs(s.bpm / merged[-1].bpm - 1.0) <= tolerance / 2:
+    starts = segment_intervals(ibi, min_len=min_beats)
+    bounds = [*starts, ibi.size]
+    segs: list[tuple[int, float]] = []
+    for lo, hi in itertools.pairwise(bounds):
+        period = float(np.median(ibi[lo:hi]))
+        if segs and abs(segs[-1][1] / period - 1.0) < tolerance:
+            # Merge: re-estimate the period over the joined stretch.
+            first = segs[-1][0]
+            segs[-1] = (first, float(np.median(ibi[first:hi])))
             continue
-        merged.append(s)
-    return tuple(merged)
+        segs.append((lo, period))
+    return tuple(TempoSegment(time_s=float(b[lo]), bpm=60.0 / period, beats_per_bar=beats_per_bar,
+                              beat_unit=beat_unit) for lo, period in segs)
 
 
 def low_band_activation(features: np.ndarray, *, n_bands: int = 6) -> np.ndarray:

@@ -1,0 +1,181 @@
+"""Beat tracking, tempo, meter and downbeats: pure parts and an accuracy floor on dev renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backbeat.analysis import beats as B
+from backbeat.analysis import downbeats as D
+from backbeat.core.errors import InvalidArgumentError
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEV = DATA / "dev-renders"
+
+
+def pulse_activation(beat_times_s: np.ndarray, n_frames: int, *, fps: int = 100,
+                     noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    act = np.zeros(n_frames)
+    rng = np.random.default_rng(seed)
+    for t in beat_times_s:
+        f = round(t * fps)
+        if 0 <= f < n_frames:
+            act[f] = 1.0
+            if f + 1 < n_frames:
+                act[f + 1] = 0.4
+    if noise:
+        act += noise * rng.random(n_frames)
+    return np.clip(act, 0, 1)
+
+
+def f_measure(ref: np.ndarray, est: np.ndarray, window: float = 0.07) -> float:
+    import mir_eval
+
+    return float(mir_eval.beat.f_measure(ref, est, f_measure_threshold=window))
+
+
+# -- conversions -----------------------------------------------------------------------
+
+@given(st.floats(min_value=20, max_value=400))
+def test_bpm_period_round_trip(bpm: float) -> None:
+    assert float(B.period_frames_to_bpm(B.bpm_to_period_frames(bpm))) == pytest.approx(bpm)
+    assert float(B.bpm_to_period_frames(120.0)) == pytest.approx(50.0)
+
+
+@given(lo=st.floats(min_value=30, max_value=150), span=st.floats(min_value=1.05, max_value=4.0),
+       cap=st.integers(min_value=5, max_value=80))
+def test_tempo_intervals_cover_range(lo: float, span: float, cap: int) -> None:
+    taus = B.tempo_intervals(lo, lo * span, max_states=cap)
+    assert np.all(np.diff(taus) > 0)
+    assert taus[0] <= 6000 / (lo * span) + 1 and taus[-1] >= 6000 / lo - 1
+    assert taus.size <= cap + 1 or taus.size == taus[-1] - taus[0] + 1
+
+
+def test_tempo_intervals_rejects_bad_range() -> None:
+    with pytest.raises(InvalidArgumentError):
+        B.tempo_intervals(120, 60)
+
+
+# -- tempo estimate and Viterbi ----------------------------------------------------------
+
+@settings(max_examples=15, deadline=None)
+@given(bpm=st.floats(min_value=70, max_value=180), phase=st.floats(min_value=0, max_value=0.5))
+def test_estimate_tempo_on_pulses(bpm: float, phase: float) -> None:
+    beats = np.arange(phase, 20.0, 60.0 / bpm)
+    est = B.estimate_tempo(pulse_activation(beats, 2000, noise=0.05))
+    ratio = est / bpm
+    assert min(abs(ratio - r) for r in (0.5, 1.0, 2.0)) < 0.03
+
+
+@settings(max_examples=10, deadline=None)
+@given(bpm=st.floats(min_value=80, max_value=170), phase=st.floats(min_value=0.05, max_value=0.4))
+def test_track_beats_on_clean_pulses(bpm: float, phase: float) -> None:
+    beats = np.arange(phase, 15.0, 60.0 / bpm)
+    track = B.track_beats(pulse_activation(beats, 1500, noise=0.1), tempo_bpm=bpm)
+    assert f_measure(beats, track.beats_s) > 0.97
+
+
+def test_tracker_follows_a_tempo_change() -> None:
+    first = np.arange(0.2, 15.0, 0.6)  # 100 BPM
+    second = np.arange(first[-1] + 60 / 115, 30.0, 60 / 115)  # 115 BPM
+    beats = np.concatenate([first, second])
+    track = B.track_beats(pulse_activation(beats, 3000, noise=0.05))
+    assert f_measure(beats, track.beats_s) > 0.95
+    bpms = [s.bpm for s in track.tempo_segments]
+    assert min(abs(b - 100) for b in bpms) < 2 and min(abs(b - 115) for b in bpms) < 2
+
+
+def test_track_beats_empty_and_silent() -> None:
+    assert B.track_beats(np.zeros(0)).beats_s.size == 0
+    assert B.track_beats(np.zeros(500)).beats_s.size == 0
+    with pytest.raises(InvalidArgumentError):
+        B.track_beats(np.zeros((3, 3)))
+
+
+def test_correct_offbeat_moves_to_the_kicks() -> None:
+    beats = np.arange(0.25, 10, 0.5)
+    kicks = pulse_activation(beats[:-1] + 0.25, 1000)  # kicks between the tracked beats
+    shifted = B.correct_offbeat(beats, kicks)
+    assert np.allclose(shifted, beats[:-1] + 0.25)
+    on = pulse_activation(beats, 1000)
+    assert np.array_equal(B.correct_offbeat(beats, on), beats)
+
+
+def test_refine_beats_snaps_to_peaks() -> None:
+    act = np.zeros(300)
+    act[[52, 101, 153]] = 1.0
+    out = B.refine_beats(np.array([50, 100, 150]), act)
+    assert np.allclose(out, [0.52, 1.01, 1.53], atol=1e-6)
+
+
+def test_tempo_segments_constant_and_step() -> None:
+    steady = np.arange(0, 30, 0.5)
+    segs = B.tempo_segments_from_beats(steady)
+    assert len(segs) == 1 and segs[0].bpm == pytest.approx(120.0)
+    step = np.concatenate([np.arange(0, 15, 0.5), 15 + np.arange(0, 15, 0.4)])
+    segs = B.tempo_segments_from_beats(step, beats_per_bar=3)
+    assert [round(s.bpm) for s in segs] == [120, 150]
+    assert all(s.beats_per_bar == 3 for s in segs)
+    assert segs[1].time_s == pytest.approx(15.0, abs=0.6)
+    assert B.tempo_segments_from_beats(np.array([1.0])) == ()
+
+
+# -- meter and downbeats -------------------------------------------------------------------
+
+def test_decode_positions_follows_strong_beats() -> None:
+    ev = np.tile([0.1, 1.0, 0.2, 0.3], 12)  # downbeats at index 1, 5, 9, ...
+    pos = D.decode_positions(ev, 4)
+    assert list(pos[:6]) == [4, 1, 2, 3, 4, 1]
+
+
+def test_decode_positions_allows_a_phase_slip() -> None:
+    ev = np.concatenate([np.tile([1.0, 0, 0, 0], 10), [0.0], np.tile([1.0, 0, 0, 0], 10)])
+    pos = D.decode_positions(ev, 4, slip_cost=1.0)
+    assert pos[0] == 1 and pos[41] == 1 and pos[-4] == 1
+
+
+@given(st.lists(st.floats(min_value=-5, max_value=5), min_size=1, max_size=60),
+       st.integers(min_value=1, max_value=7))
+def test_decode_positions_always_in_range_and_counting(ev: list[float], m: int) -> None:
+    pos = D.decode_positions(np.asarray(ev), m)
+    assert pos.shape == (len(ev),)
+    assert pos.min() >= 1 and pos.max() <= m
+
+
+def test_detect_meter_from_patterns() -> None:
+    rng = np.random.default_rng(0)
+    bar3 = rng.random((3, 12))
+    bar4 = rng.random((4, 12))
+    p3 = np.tile(bar3, (16, 1)) + 0.05 * rng.random((48, 12))
+    p4 = np.tile(bar4, (12, 1)) + 0.05 * rng.random((48, 12))
+    assert D.detect_meter(p3, beat_bpm=100) == D.Meter(3, 4)
+    assert D.detect_meter(p4, beat_bpm=100) == D.Meter(4, 4)
+    assert D.detect_meter(p3, beat_bpm=160) == D.Meter(6, 8)
+
+
+# -- accuracy floor on dev renders (tuning data) ----------------------------------------------
+
+@pytest.mark.parametrize("stem", ["drummer1__session2__62", "drummer1__session3__13",
+                                  "drummer3__session2__25"])
+def test_beat_accuracy_floor_on_dev_renders(stem: str) -> None:
+    flac = DEV / f"{stem}.flac"
+    if not flac.exists():
+        pytest.skip(f"shared development data not found: {flac}")
+    from backbeat.analysis.audio import load_audio
+    from backbeat.analysis.features import log_filterbank
+
+    ann = np.loadtxt(DEV / f"{stem}.beats")
+    feats = log_filterbank(load_audio(flac).samples)
+    track = B.track_beats(B.onset_activation(feats), anchor=B.low_band_activation(feats))
+    assert f_measure(ann[:, 0], track.beats_s) >= 0.95
+    positions, meter = D.assign_positions(track.beats_s, feats)
+    assert meter == D.Meter(4, 4)
+    ref_down = ann[ann[:, 1] == 1, 0]
+    import mir_eval
+
+    fd = mir_eval.onset.f_measure(ref_down, track.beats_s[positions == 1], window=0.07)[0]
+    assert fd >= 0.85
