@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -240,3 +245,38 @@ def test_cli_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     charts = list((out / "charts").rglob("*"))
     names = {p.name for p in charts}
     assert {"notes.chart", "notes.mid", "song.ini", "song.ogg", "backbeat.json"} <= names
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_cli_demo_serves_the_play_along(tmp_path: Path) -> None:
+    """``backbeat demo`` (serving) prints the URL and the library lists the demo song."""
+    port = _free_port()
+    out = tmp_path / "demo-out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backbeat.cli.main", "demo", "-o", str(out), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        songs = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/songs", timeout=2) as resp:
+                    songs = json.loads(resp.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert proc.poll() is None, "the demo exited instead of serving"
+        assert songs is not None, "the web app did not answer"
+        assert any(s.get("title") == "Backbeat Demo Groove" for s in songs), songs
+    finally:
+        proc.terminate()
+        printed, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in printed
+    assert "accuracy vs truth" in printed and "Traceback" not in printed
+    assert (out / "web").is_dir() and (out / "charts" / "notes.chart").is_file()
