@@ -1,0 +1,301 @@
+"""Drum transcription: frame activations from the shipped network, then hits by peak picking.
+
+Typical use::
+
+    feats = log_filterbank(signal.samples, sr=signal.sr)
+    model = DrumModel.load()          # weights read once per process
+    acts = model.activations(feats)   # per-frame kick/snare/hihat/tom/cymbal (+ beat, downbeat)
+    hits = transcribe(acts)           # list[DrumHit] in time order
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d
+
+from backbeat.analysis.features import FPS, log_filterbank
+from backbeat.analysis.nn import TCN
+from backbeat.core.errors import InvalidArgumentError, ModelError
+from backbeat.core.kit import Instrument
+from backbeat.core.song_analysis import DrumHit
+
+#: The shipped weights.
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "drums_tcn.npz"
+
+#: Instruments in activation order.
+INSTRUMENTS: tuple[Instrument, ...] = (
+    Instrument.KICK, Instrument.SNARE, Instrument.HIHAT, Instrument.TOM, Instrument.CYMBAL,
+)
+
+#: Peak-picking thresholds used when the weights file carries none.
+DEFAULT_THRESHOLDS: dict[Instrument, float] = {i: 0.5 for i in INSTRUMENTS}
+
+# Band ranges (Hz) whose onset energy sets each instrument's velocity.
+_VELOCITY_BANDS_HZ: dict[Instrument, tuple[float, float]] = {
+    Instrument.KICK: (30.0, 200.0),
+    Instrument.SNARE: (150.0, 8000.0),
+    Instrument.HIHAT: (5000.0, 16000.0),
+    Instrument.TOM: (60.0, 1000.0),
+    Instrument.CYMBAL: (3000.0, 16000.0),
+}
+
+
+@dataclass(frozen=True)
+class Activations:
+    """Per-frame activations in [0, 1], all of shape (n_frames,), at ``fps`` frames per second.
+
+    ``hihat_open``, ``tom_high``, ``tom_mid``, ``tom_floor`` and ``ride`` are
+    detail activations used to name a detected hit; ``beat`` and ``downbeat``
+    are the network's beat and downbeat activations (None if the model has none).
+    ``onset_energy`` (n_frames, 5) is a per-instrument band-limited positive
+    flux of the input features, used for velocities.
+    """
+
+    kick: np.ndarray
+    snare: np.ndarray
+    hihat: np.ndarray
+    tom: np.ndarray
+    cymbal: np.ndarray
+    hihat_open: np.ndarray | None = None
+    tom_high: np.ndarray | None = None
+    tom_mid: np.ndarray | None = None
+    tom_floor: np.ndarray | None = None
+    ride: np.ndarray | None = None
+    beat: np.ndarray | None = None
+    downbeat: np.ndarray | None = None
+    onset_energy: np.ndarray | None = None
+    fps: float = FPS
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames."""
+        return len(self.kick)
+
+    def instrument(self, instrument: Instrument) -> np.ndarray:
+        """The activation of one coarse instrument."""
+        return {Instrument.KICK: self.kick, Instrument.SNARE: self.snare, Instrument.HIHAT: self.hihat,
+                Instrument.TOM: self.tom, Instrument.CYMBAL: self.cymbal}[instrument]
+
+
+def _band_energy(features: np.ndarray) -> np.ndarray:
+    """Positive flux of the features in each instrument's velocity band, (n_frames, 5)."""
+    from backbeat.analysis.features import (
+        N_FFT,
+        SR,
+        _filterbank,  # the band layout the features use
+    )
+
+    fb = _filterbank(SR, N_FFT)
+    centre_hz = (np.arange(fb.shape[0]) * SR / N_FFT) @ fb
+    diff = np.zeros_like(features)
+    diff[1:] = np.maximum(features[1:] - features[:-1], 0.0)
+    out = np.zeros((len(features), len(INSTRUMENTS)), dtype=np.float32)
+    for j, inst in enumerate(INSTRUMENTS):
+        lo, hi = _VELOCITY_BANDS_HZ[inst]
+        sel = (centre_hz >= lo) & (centre_hz <= hi)
+        out[:, j] = diff[:, sel].mean(axis=1)
+    return out
+
+
+class DrumModel:
+    """The shipped drum/beat activation network.
+
+    Use :meth:`load` (weights are read once per process and shared).
+    """
+
+    _cache: ClassVar[dict[Path, DrumModel]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, net: TCN, *, path: Path) -> None:
+        self.net = net
+        self.path = path
+        thr = net.extra.get("thresholds")
+        if thr is not None and len(thr) == len(INSTRUMENTS):
+            self.thresholds = {i: float(t) for i, t in zip(INSTRUMENTS, thr, strict=True)}
+        else:
+            self.thresholds = dict(DEFAULT_THRESHOLDS)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> DrumModel:
+        """Load (once) and return the model.
+
+        Parameters
+        ----------
+        path
+            A weights ``.npz``; default: the shipped :data:`MODEL_PATH`.
+
+        Raises
+        ------
+        ModelError
+            If the weights are missing or malformed.
+        """
+        p = Path(path) if path is not None else MODEL_PATH
+        with cls._lock:
+            model = cls._cache.get(p)
+            if model is None:
+                if not p.exists():
+                    raise ModelError(f"{p}: drum model weights not found (reinstall Backbeat or retrain, "
+                                     "see training/README.md)")
+                model = cls(TCN.load(p), path=p)
+                cls._cache[p] = model
+        return model
+
+    def activations(self, features: np.ndarray) -> Activations:
+        """Run the network over a whole song.
+
+        Parameters
+        ----------
+        features
+            Log filterbank from :func:`backbeat.analysis.features.log_filterbank`,
+            shape (n_frames, n_bands).
+
+        Returns
+        -------
+        Activations
+        """
+        feats = np.asarray(features, dtype=np.float32)
+        y = self.net.forward(feats)
+        col = {name: y[:, i] for i, name in enumerate(self.net.outputs)}
+        return Activations(
+            kick=col["kick"], snare=col["snare"], hihat=col["hihat"], tom=col["tom"], cymbal=col["cymbal"],
+            hihat_open=col.get("hihat_open"), tom_high=col.get("tom_high"), tom_mid=col.get("tom_mid"),
+            tom_floor=col.get("tom_floor"), ride=col.get("ride"), beat=col.get("beat"),
+            downbeat=col.get("downbeat"), onset_energy=_band_energy(feats), fps=FPS,
+        )
+
+    def transcribe_samples(self, samples: np.ndarray, *, sr: int) -> list[DrumHit]:
+        """Convenience: features, activations and hits for mono ``samples`` at ``sr`` Hz."""
+        return transcribe(self.activations(log_filterbank(samples, sr=sr)), thresholds=self.thresholds)
+
+
+def pick_peaks(activation: np.ndarray, *, threshold: float, fps: float = FPS,
+               min_gap_s: float = 0.025, window_frames: int = 2) -> np.ndarray:
+    """Onset times from one activation curve.
+
+    A frame is a peak if it is the maximum within ``±window_frames``, at least
+    ``threshold``, and at least ``min_gap_s`` after the previous kept peak.
+    Times are refined by a parabola through the peak and its neighbours.
+
+    Parameters
+    ----------
+    activation
+        Shape (n_frames,), values in [0, 1].
+    threshold
+        Minimum peak height.
+    fps
+        Frames per second.
+    min_gap_s
+        Minimum time between two peaks, seconds.
+    window_frames
+        Half-width of the local-maximum window, frames.
+
+    Returns
+    -------
+    np.ndarray
+        Peak times in seconds, increasing, float64.
+    """
+    a = np.asarray(activation, dtype=np.float64)
+    if a.ndim != 1:
+        raise InvalidArgumentError(f"activation must be 1-D, got shape {a.shape}")
+    if len(a) == 0:
+        return np.zeros(0)
+    local_max = maximum_filter1d(a, size=2 * window_frames + 1, mode="constant")
+    cand = np.nonzero((a >= local_max) & (a >= threshold))[0]
+    kept: list[int] = []
+    min_gap = min_gap_s * fps
+    for i in cand:
+        if kept and i - kept[-1] < min_gap:
+            if a[i] > a[kept[-1]]:
+                kept[-1] = int(i)
+            continue
+        kept.append(int(i))
+    idx = np.array(kept, dtype=np.int64)
+    frac = np.zeros(len(idx))
+    inner = (idx > 0) & (idx < len(a) - 1)
+    left, mid, right = a[idx[inner] - 1], a[idx[inner]], a[idx[inner] + 1]
+    den = left - 2 * mid + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = np.where(np.abs(den) > 1e-9, 0.5 * (left - right) / den, 0.0)
+    frac[inner] = np.clip(off, -0.5, 0.5)
+    return (idx + frac) / fps
+
+
+def transcribe(acts: Activations, *, thresholds: dict[Instrument, float] | None = None,
+               min_gap_s: float = 0.025) -> list[DrumHit]:
+    """Drum hits from activations.
+
+    Parameters
+    ----------
+    acts
+        From :meth:`DrumModel.activations`.
+    thresholds
+        Peak threshold per instrument; missing ones use the shipped model's
+        tuned values (or :data:`DEFAULT_THRESHOLDS`).
+    min_gap_s
+        Minimum time between two hits of one instrument, seconds.
+
+    Returns
+    -------
+    list[DrumHit]
+        In time order. ``velocity`` (1-127) follows the onset energy in the
+        instrument's band relative to the song's loud hits; ``detail`` names
+        open/closed hi-hat, high/mid/floor tom, crash/ride, ghost snare.
+    """
+    base = dict(DEFAULT_THRESHOLDS)
+    shipped = DrumModel._cache.get(MODEL_PATH)
+    if shipped is not None:
+        base.update(shipped.thresholds)
+    if thresholds:
+        unknown = set(thresholds) - set(INSTRUMENTS)
+        if unknown:
+            raise InvalidArgumentError(f"unknown instruments in thresholds: {sorted(map(str, unknown))}")
+        base.update(thresholds)
+    hits: list[DrumHit] = []
+    for j, inst in enumerate(INSTRUMENTS):
+        act = acts.instrument(inst)
+        times = pick_peaks(act, threshold=base[inst], fps=acts.fps, min_gap_s=min_gap_s)
+        if len(times) == 0:
+            continue
+        frames = np.clip(np.round(times * acts.fps).astype(np.int64), 0, len(act) - 1)
+        velocities = _velocities(acts, j, frames)
+        for t, fr, vel in zip(times, frames, velocities, strict=True):
+            hits.append(DrumHit(float(t), inst, int(vel), _detail(acts, inst, int(fr), int(vel))))
+    hits.sort(key=lambda h: (h.time_s, INSTRUMENTS.index(h.instrument)))
+    return hits
+
+
+def _velocities(acts: Activations, j: int, frames: np.ndarray) -> np.ndarray:
+    if acts.onset_energy is None:
+        peak = acts.instrument(INSTRUMENTS[j])[frames]
+        return np.clip(np.round(40 + 80 * peak), 1, 127)
+    e = acts.onset_energy[:, j]
+    lo, hi = np.clip(frames - 1, 0, len(e) - 1), np.clip(frames + 2, 0, len(e))
+    energy = np.array([e[a:b].max() for a, b in zip(lo, hi, strict=True)])
+    ref = float(np.percentile(energy, 90)) if len(energy) else 1.0
+    rel = energy / max(ref, 1e-6)
+    return np.clip(np.round(110 * np.sqrt(np.clip(rel, 0, 2))), 1, 127)
+
+
+def _detail(acts: Activations, inst: Instrument, frame: int, velocity: int) -> str:
+    if inst is Instrument.KICK:
+        return "kick"
+    if inst is Instrument.SNARE:
+        return "snare_ghost" if velocity < 45 else "snare"
+    if inst is Instrument.HIHAT:
+        if acts.hihat_open is not None and acts.hihat_open[frame] > 0.5 * acts.hihat[frame]:
+            return "hihat_open"
+        return "hihat_closed"
+    if inst is Instrument.TOM:
+        parts = [acts.tom_high, acts.tom_mid, acts.tom_floor]
+        if any(p is None for p in parts):
+            return ""
+        vals = [float(p[frame]) for p in parts if p is not None]
+        return ("tom_high", "tom_mid", "tom_floor")[int(np.argmax(vals))]
+    if acts.ride is not None and acts.ride[frame] > 0.5 * acts.cymbal[frame]:
+        return "ride"
+    return "crash"

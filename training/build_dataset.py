@@ -1,0 +1,134 @@
+"""Build the training set: Groove MIDI *train* split rendered with the training kits.
+
+Every groove gives one drums-only item and (if long enough) one full-band mix
+item, each a random crop of up to ``--max-s`` seconds with a random training kit
+(:data:`kits.TRAIN_KITS`) and random production. Stored per shard as
+``cache/dataset/shard_<k>.npz`` with plain arrays (no pickle):
+
+``feats``      float16 (total_frames, N_BANDS)  log filterbank (backbeat.analysis.features)
+``offsets``    int64 (n_items + 1,)             frame offsets of each item in ``feats``
+``ev_item``, ``ev_time_s``, ``ev_class9``, ``ev_vel``   onsets (class9 index into render.CLASS9)
+``bt_item``, ``bt_time_s``, ``bt_pos``                  metronome beats (pos 1 = downbeat)
+``item_tune``  bool (n_items,)   True for the ~5 % of grooves held out for thresholds / early stopping
+``item_mix``   bool (n_items,)   True for full-band mixes
+
+Usage: nice -n 10 .venv/bin/python training/build_dataset.py [--workers 2] [--max-s 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import zlib
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from backbeat.analysis.features import log_filterbank
+from kits import CACHE, CLASS9_BY_KEY, TRAIN_KITS
+from render import (
+    CLASS9,
+    GMD_DIR,
+    accompaniment_midi,
+    crop,
+    load_groove,
+    mix,
+    process_drums,
+    render_drums,
+    render_midi,
+)
+
+
+def is_tune(gmd_id: str) -> bool:
+    """Deterministic ~5 % hold-out of training-split grooves for tuning."""
+    return zlib.crc32(gmd_id.encode()) % 20 == 0
+
+
+def make_item(job: tuple[int, str, str, bool, float]) -> dict[str, np.ndarray] | None:
+    seed, gmd_id, midi, as_mix, max_s = job
+    rng = np.random.default_rng(seed)
+    try:
+        full = load_groove(GMD_DIR / midi, name=gmd_id)
+    except Exception as exc:  # a broken MIDI file: skip it
+        print("skip", midi, exc, flush=True)
+        return None
+    if not full.events:
+        return None
+    dur = min(max_s, full.duration_s)
+    start = float(rng.uniform(0, max(0.0, full.duration_s - dur)))
+    g = crop(full, start, dur)
+    if len(g.events) < 4:
+        return None
+    kit = TRAIN_KITS[int(rng.integers(len(TRAIN_KITS)))]
+    y = render_drums(g, kit, rng)
+    if as_mix or rng.random() < 0.6:
+        y = process_drums(y, rng)
+    if as_mix:
+        band = render_midi(accompaniment_midi(g, rng), g.duration_s + 0.5)
+        y = mix(y, band, g, rng)
+    y = y / (np.abs(y).max() + 1e-9) * 10 ** (rng.uniform(-14, -0.5) / 20)
+    if rng.random() < 0.3:
+        y = y + rng.standard_normal(len(y)).astype(np.float32) * 10 ** (rng.uniform(-80, -50) / 20)
+    feats = log_filterbank(y.astype(np.float32)).astype(np.float16)
+    ev = np.array([(t, CLASS9.index(CLASS9_BY_KEY[k]), v) for t, _p, k, v in g.events], dtype=np.float64)
+    return {"feats": feats, "ev": ev, "beats": np.stack([g.beats_s, g.positions], axis=1)
+            if len(g.beats_s) else np.zeros((0, 2)), "tune": np.array(is_tune(gmd_id)),
+            "mix": np.array(as_mix)}
+
+
+def save_shard(items: list[dict[str, np.ndarray]], path: Path) -> None:
+    offsets = np.cumsum([0] + [len(it["feats"]) for it in items]).astype(np.int64)
+    ev_item = np.concatenate([np.full(len(it["ev"]), i) for i, it in enumerate(items)])
+    evs = np.concatenate([it["ev"].reshape(-1, 3) for it in items])
+    bt_item = np.concatenate([np.full(len(it["beats"]), i) for i, it in enumerate(items)])
+    bts = np.concatenate([it["beats"].reshape(-1, 2) for it in items])
+    np.savez(path, feats=np.concatenate([it["feats"] for it in items]), offsets=offsets,
+             ev_item=ev_item.astype(np.int32), ev_time_s=evs[:, 0], ev_class9=evs[:, 1].astype(np.int8),
+             ev_vel=evs[:, 2].astype(np.int16), bt_item=bt_item.astype(np.int32), bt_time_s=bts[:, 0],
+             bt_pos=bts[:, 1].astype(np.int16), item_tune=np.array([bool(it["tune"]) for it in items]),
+             item_mix=np.array([bool(it["mix"]) for it in items]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--max-s", type=float, default=30.0)
+    ap.add_argument("--min-mix-s", type=float, default=8.0)
+    ap.add_argument("--out", type=Path, default=CACHE / "dataset")
+    ap.add_argument("--shard-items", type=int, default=400)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N grooves (for a quick test)")
+    args = ap.parse_args()
+    with (GMD_DIR / "info.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
+    if args.limit:
+        rows = rows[: args.limit]
+    jobs = []
+    for i, r in enumerate(rows):
+        jobs.append((2 * i, r["id"], r["midi_filename"], False, args.max_s))
+        if float(r["duration"]) >= args.min_mix_s:
+            jobs.append((2 * i + 1, r["id"], r["midi_filename"], True, args.max_s))
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(jobs))
+    jobs = [jobs[i] for i in order]
+    args.out.mkdir(parents=True, exist_ok=True)
+    items: list[dict[str, np.ndarray]] = []
+    shard = 0
+    with Pool(args.workers) as pool:
+        for k, it in enumerate(pool.imap_unordered(make_item, jobs, chunksize=4)):
+            if it is not None:
+                items.append(it)
+            if len(items) >= args.shard_items:
+                save_shard(items, args.out / f"shard_{shard:02d}.npz")
+                print(f"shard {shard} saved ({k + 1}/{len(jobs)} jobs)", flush=True)
+                shard += 1
+                items = []
+    if items:
+        save_shard(items, args.out / f"shard_{shard:02d}.npz")
+        print(f"shard {shard} saved (done)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

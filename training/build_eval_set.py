@@ -1,0 +1,124 @@
+"""Write the held-out evaluation set: cache/eval/{drums,mix}/<name>.flac + .beats + .onsets.tsv.
+
+Grooves come from the Groove MIDI *validation* split (never trained on; the
+12 dev-renders grooves are left out), 30-45 s each, rendered with kits never
+used in training (AVL Red Zeppelin rendered by fluidsynth itself, the Hydrogen
+kits ForzeeStereo and HardElectro1 by the sampler). ``mix`` puts the same
+grooves, with another held-out kit, under a generated band. Files use the
+dev-renders formats (see /work/shared/data/dev-renders/RENDERING.txt).
+
+Usage: .venv/bin/python training/build_eval_set.py [--n 16] [--out cache/eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kits import CACHE, EVAL_KITS, SF2_DIR, SF2_KITS, SR
+from render import (
+    GMD_DIR,
+    Groove,
+    accompaniment_midi,
+    crop,
+    load_groove,
+    mix,
+    normalise,
+    onset_rows,
+    process_drums,
+    render_drums,
+    render_midi,
+)
+
+DEV_RENDERS = GMD_DIR.parent / "dev-renders"
+
+
+def validation_grooves(n: int, *, min_s: float = 30.0) -> list[tuple[str, Path]]:
+    """Up to ``n`` validation-split beats of at least ``min_s`` seconds, not used by dev-renders."""
+    dev_ids = set()
+    idx = DEV_RENDERS / "index.csv"
+    if idx.exists():
+        with idx.open() as f:
+            dev_ids = {row["gmd_id"] for row in csv.DictReader(f)}
+    out = []
+    with (GMD_DIR / "info.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "validation" and r["beat_type"] == "beat"
+                and float(r["duration"]) >= min_s and r["id"] not in dev_ids]
+    rows.sort(key=lambda r: r["id"])
+    rng = np.random.default_rng(7)
+    rng.shuffle(rows)  # type: ignore[arg-type]
+    for r in rows[:n]:
+        out.append((r["id"].replace("/", "__"), GMD_DIR / r["midi_filename"]))
+    return out
+
+
+def render_sf2_real(g: Groove, kit: str) -> np.ndarray:
+    """Render with fluidsynth itself (not the sampler), as dev-renders were made."""
+    sf2, _bank, program, channel = SF2_KITS[kit]
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    inst = pretty_midi.Instrument(program=program, is_drum=channel == 9)
+    for t, _p, k, v in g.events:
+        inst.notes.append(pretty_midi.Note(v, k, t, t + 0.3))
+    pm.instruments.append(inst)
+    with tempfile.TemporaryDirectory() as tmp:
+        mp, wp = Path(tmp) / "d.mid", Path(tmp) / "d.wav"
+        pm.write(str(mp))
+        subprocess.run(["fluidsynth", "-ni", "-g", "0.5", "-r", str(SR), "-F", str(wp), str(SF2_DIR / sf2),
+                        str(mp)], check=True, capture_output=True)
+        audio, _ = sf.read(wp, dtype="float32", always_2d=True)
+    y = audio.mean(axis=1)
+    return y[: int(g.duration_s * SR)]
+
+
+def write_item(out_dir: Path, name: str, audio: np.ndarray, g: Groove) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sf.write(out_dir / f"{name}.flac", normalise(audio[: int(g.duration_s * SR)]), SR, subtype="PCM_16")
+    with (out_dir / f"{name}.beats").open("w") as f:
+        for b, p in zip(g.beats_s, g.positions, strict=True):
+            f.write(f"{b:.6f}\t{int(p)}\n")
+    with (out_dir / f"{name}.onsets.tsv").open("w") as f:
+        f.write("time\tclass5\tclass9\tgmd_pitch\trender_pitch\tvelocity\n")
+        for t, c5, c9, p, k, v in onset_rows(g):
+            f.write(f"{t:.6f}\t{c5}\t{c9}\t{p}\t{k}\t{v}\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=16, help="grooves per set")
+    ap.add_argument("--out", type=Path, default=CACHE / "eval")
+    args = ap.parse_args()
+    index = []
+    for i, (name, path) in enumerate(validation_grooves(args.n)):
+        rng = np.random.default_rng(1000 + i)
+        full = load_groove(path, name=name)
+        start = float(full.beats_s[full.positions == 1][0]) if (full.positions == 1).any() else 0.0
+        g = crop(full, start, min(45.0, full.duration_s - start))
+        for sub, kit in (("drums", EVAL_KITS[i % 3]), ("mix", EVAL_KITS[(i + 1) % 3])):
+            if kit in SF2_KITS:
+                d = render_sf2_real(g, kit)
+            else:
+                d = render_drums(g, kit, rng)
+            if sub == "mix":
+                d = process_drums(d, rng)
+                band = render_midi(accompaniment_midi(g, rng), g.duration_s)
+                d = mix(d, band, g, rng)
+            write_item(args.out / sub, name, d, g)
+            index.append((sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2)))
+            print(sub, name, kit, f"{g.duration_s:.1f}s", len(g.events), flush=True)
+    with (args.out / "index.csv").open("w") as f:
+        f.write("set,name,kit,duration_s,n_onsets,bpm\n")
+        for row in index:
+            f.write(",".join(map(str, row)) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Drum kits as one-shot sample banks, for fast numpy rendering of training audio.
+
+A *bank* maps a General MIDI percussion key to one or more variants, each a
+list of velocity layers ``(velocity_max 1-127, samples float32 mono 44.1 kHz)``.
+
+Sources (all installed Debian packages, redistributable):
+
+* SoundFont kits (``fluid-soundfont-gm`` FluidR3_GM drum kits, ``avldrums``
+  AVL Black Pearl / Red Zeppelin): every key is rendered once per velocity
+  layer by the fluidsynth command line and sliced.
+* Hydrogen drum kits (``hydrogen-drumkits``): ``drumkit.xml`` is parsed and its
+  wav/flac/aiff samples loaded with their velocity layers; instrument names are
+  mapped to GM keys by keyword.
+
+Banks are cached as ``cache/banks/<kit>.npz`` (plain arrays, no pickle).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import mido
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+SR = 44100
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "cache"
+SF2_DIR = Path("/usr/share/sounds/sf2")
+HYDROGEN_DIR = Path("/usr/share/hydrogen/data/drumkits")
+
+#: GM keys we sample from every kit.
+GM_KEYS = (35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 55, 57, 59)
+SF2_VELOCITIES = (25, 50, 75, 100, 127)
+SAMPLE_S = 2.5
+
+#: key -> class9 (KD SD HHC HHO LT MT HT CR RD).
+CLASS9_BY_KEY = {
+    35: "KD", 36: "KD", 37: "SD", 38: "SD", 39: "SD", 40: "SD",
+    41: "LT", 43: "LT", 45: "MT", 47: "MT", 48: "HT", 50: "HT",
+    42: "HHC", 44: "HHC", 46: "HHO",
+    49: "CR", 52: "CR", 55: "CR", 57: "CR", 51: "RD", 53: "RD", 59: "RD",
+}
+CLASS5_BY_CLASS9 = {"KD": "KD", "SD": "SD", "HHC": "HH", "HHO": "HH", "LT": "TT", "MT": "TT", "HT": "TT",
+                    "CR": "CY", "RD": "CY"}
+
+#: SoundFont kits: name -> (sf2 file, bank, program, channel).
+SF2_KITS: dict[str, tuple[str, int, int, int]] = {
+    "fluid_standard": ("FluidR3_GM.sf2", 128, 0, 9),
+    "fluid_room": ("FluidR3_GM.sf2", 128, 8, 9),
+    "fluid_power": ("FluidR3_GM.sf2", 128, 16, 9),
+    "fluid_electronic": ("FluidR3_GM.sf2", 128, 24, 9),
+    "fluid_tr808": ("FluidR3_GM.sf2", 128, 25, 9),
+    "fluid_jazz": ("FluidR3_GM.sf2", 128, 32, 9),
+    "fluid_brush": ("FluidR3_GM.sf2", 128, 40, 9),
+    "avl_black_pearl": ("Black_Pearl_4_LV2.sf2", 0, 0, 0),
+    "avl_red_zeppelin": ("Red_Zeppelin_4_LV2.sf2", 0, 0, 0),
+}
+HYDROGEN_KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "HardElectro1",
+                 "Millo_MultiLayered2", "Millo-Drums_v.1", "VariBreaks", "The Black Pearl 1.0",
+                 "Audiophob", "ForzeeStereo", "Millo_MultiLayered3")
+
+#: Kits never used for training or threshold tuning (evaluation only).
+EVAL_KITS = ("avl_red_zeppelin", "h2_ForzeeStereo", "h2_HardElectro1")
+TRAIN_KITS = tuple(k for k in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)] if k not in EVAL_KITS)
+
+# Ordered keyword rules: first match wins.
+_NAME_RULES: list[tuple[str, int | None]] = [
+    (r"cowbell|conga|whistle|zap|fx|agogo|tambourine|click|drum [12]|swish|choke|flink|roll|"
+     r"sample:|djembe|cajon|bongo|clave|wood|maraca|water|snap", None),
+    (r"kick|bass ?drum|\bbd\b", 36),
+    (r"side stick|stick|rim click", 37),
+    (r"clap", 39),
+    (r"snare", 38),
+    (r"pedal", 44),
+    (r"semi|open|\bop\b|opened|free|hat ring", 46),
+    (r"hat|hh", 42),
+    (r"floor|tom low|low tom|tom 2\b", 43),
+    (r"tom mid|middle tom|mid", 47),
+    (r"tom", 50),
+    (r"china", 52),
+    (r"splash", 55),
+    (r"bell|cup", 53),
+    (r"crash", 49),
+    (r"ride", 51),
+    (r"cymbal", 49),
+]
+
+
+def key_for_name(name: str) -> int | None:
+    """GM key for a Hydrogen instrument name, or None to skip it."""
+    low = name.lower()
+    for pattern, key in _NAME_RULES:
+        if re.search(pattern, low):
+            return key
+    return None
+
+
+def _render_sf2(kit: str) -> dict[int, list[list[tuple[int, np.ndarray]]]]:
+    sf2, bank, program, channel = SF2_KITS[kit]
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.MetaMessage("set_tempo", tempo=500000))  # 120 bpm: 960 ticks per second
+    tr.append(mido.Message("control_change", channel=channel, control=0, value=bank // 128, time=0))
+    tr.append(mido.Message("program_change", channel=channel, program=program, time=0))
+    step = int(SAMPLE_S * 960)
+    order = [(k, v) for k in GM_KEYS for v in SF2_VELOCITIES]
+    first = True
+    for key, vel in order:
+        tr.append(mido.Message("note_on", channel=channel, note=key, velocity=vel, time=960 if first else 0))
+        tr.append(mido.Message("note_off", channel=channel, note=key, velocity=0, time=step // 2))
+        tr.append(mido.Message("note_on", channel=channel, note=0, velocity=0, time=step - step // 2))
+        first = False
+    with tempfile.TemporaryDirectory() as tmp:
+        mpath, wpath = Path(tmp) / "k.mid", Path(tmp) / "k.wav"
+        mid.save(mpath)
+        subprocess.run(["fluidsynth", "-ni", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(SR),
+                        "-F", str(wpath), str(SF2_DIR / sf2), str(mpath)],
+                       check=True, capture_output=True)
+        audio, sr = sf.read(wpath, dtype="float32", always_2d=True)
+    assert sr == SR
+    mono = audio.mean(axis=1)
+    bank_out: dict[int, list[list[tuple[int, np.ndarray]]]] = {}
+    n = int(SAMPLE_S * SR)
+    for i, (key, vel) in enumerate(order):
+        start = SR + i * n
+        seg = mono[start:start + n].copy()
+        if len(seg) < n or np.abs(seg).max() < 1e-4:
+            continue
+        bank_out.setdefault(key, [[]])[0].append((vel, _trim(seg)))
+    return bank_out
+
+
+def _trim(seg: np.ndarray, *, floor_db: float = -60.0) -> np.ndarray:
+    peak = float(np.abs(seg).max()) or 1.0
+    above = np.nonzero(np.abs(seg) > peak * 10 ** (floor_db / 20))[0]
+    end = int(above[-1]) + 1 if len(above) else len(seg)
+    out = seg[:end].astype(np.float32)
+    fade = min(256, len(out))
+    out[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+    return out
+
+
+def _load_wave(path: Path) -> np.ndarray | None:
+    try:
+        audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    except Exception:
+        return None
+    mono = audio.mean(axis=1)
+    if sr != SR:
+        g = np.gcd(int(sr), SR)
+        mono = resample_poly(mono, SR // g, int(sr) // g).astype(np.float32)
+    return mono[: int(4.0 * SR)]
+
+
+def _load_hydrogen(name: str) -> dict[int, list[list[tuple[int, np.ndarray]]]]:
+    kit_dir = HYDROGEN_DIR / name
+    root = ET.parse(kit_dir / "drumkit.xml").getroot()
+    m = re.match(r"\{.*\}", root.tag)
+    ns = m.group(0) if m else ""
+    bank_out: dict[int, list[list[tuple[int, np.ndarray]]]] = {}
+    for ins in root.iter(ns + "instrument"):
+        nm = ins.find(ns + "name")
+        key = key_for_name(nm.text or "") if nm is not None else None
+        if key is None:
+            continue
+        vol_el = ins.find(ns + "volume")
+        vol = float(vol_el.text) if vol_el is not None and vol_el.text else 1.0
+        layers: list[tuple[int, np.ndarray]] = []
+        for layer in ins.iter(ns + "layer"):
+            fn = layer.find(ns + "filename")
+            hi = layer.find(ns + "max")
+            gain = layer.find(ns + "gain")
+            if fn is None or not fn.text:
+                continue
+            wav = _load_wave(kit_dir / fn.text)
+            if wav is None:
+                continue
+            g = vol * (float(gain.text) if gain is not None and gain.text else 1.0)
+            layers.append((max(1, round(127 * float(hi.text if hi is not None and hi.text else 1.0))),
+                           _trim(wav * g)))
+        if not layers:
+            fn = ins.find(ns + "filename")
+            if fn is not None and fn.text:
+                wav = _load_wave(kit_dir / fn.text)
+                if wav is not None:
+                    layers.append((127, _trim(wav * vol)))
+        if layers:
+            layers.sort(key=lambda t: t[0])
+            bank_out.setdefault(key, []).append(layers)
+    return bank_out
+
+
+def _save(bank: dict[int, list[list[tuple[int, np.ndarray]]]], path: Path) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    for key, variants in bank.items():
+        for vi, layers in enumerate(variants):
+            for li, (vmax, wav) in enumerate(layers):
+                arrays[f"k{key}_v{vi}_l{li}_m{vmax}"] = wav
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+
+
+def _load(path: Path) -> dict[int, list[list[tuple[int, np.ndarray]]]]:
+    bank: dict[int, dict[int, list[tuple[int, int, np.ndarray]]]] = {}
+    with np.load(path, allow_pickle=False) as z:
+        for name in z.files:
+            k, v, li, vm = (int(p[1:]) for p in name.split("_"))
+            bank.setdefault(k, {}).setdefault(v, []).append((li, vm, z[name]))
+    return {k: [[(vm, w) for _, vm, w in sorted(layers, key=lambda t: t[0])]
+                for _, layers in sorted(vs.items())]
+            for k, vs in bank.items()}
+
+
+def load_bank(kit: str) -> dict[int, list[list[tuple[int, np.ndarray]]]]:
+    """The sample bank of ``kit`` (``fluid_*``, ``avl_*`` or ``h2_<hydrogen dir>``), cached."""
+    path = CACHE / "banks" / f"{kit}.npz"
+    if path.exists():
+        return _load(path)
+    bank = _render_sf2(kit) if kit in SF2_KITS else _load_hydrogen(kit[3:])
+    _save(bank, path)
+    return bank
+
+
+if __name__ == "__main__":
+    for kit in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)]:
+        b = load_bank(kit)
+        classes = sorted({CLASS9_BY_KEY[k] for k in b})
+        print(f"{kit:28s} keys={len(b):2d} classes={classes}")
