@@ -92,7 +92,7 @@ def novelty_curve(bar_vectors: np.ndarray, *, kernel_bars: int = 8) -> np.ndarra
     nov = np.zeros(n)
     for i in range(n):
         block = padded[i:i + 2 * half, i:i + 2 * half]
-        nov[i] = -float(np.sum(block * kernel))
+        nov[i] = float(np.sum(block * kernel))
     nov[0] = 0.0
     return np.maximum(nov, 0.0)
 
@@ -126,8 +126,13 @@ def pick_boundaries(novelty: np.ndarray, *, min_bars: int = 4, threshold: float 
     return sorted(chosen)
 
 
-def label_segments(seg_vectors: np.ndarray, *, loudness: np.ndarray, similarity: float = 0.6) -> list[str]:
-    """Labels for segments from their mean vectors (see module docs)."""
+def label_segments(seg_vectors: np.ndarray, *, loudness: np.ndarray, similarity: float = 0.6,
+                   lengths: np.ndarray | None = None) -> list[str]:
+    """Labels for segments from their mean vectors (see module docs).
+
+    ``intro`` / ``outro`` are given only to non-recurring edge segments no
+    longer than a quarter of the song (``lengths`` in any unit, e.g. bars).
+    """
     x = np.asarray(seg_vectors, dtype=np.float64)
     n = x.shape[0]
     if n == 0:
@@ -157,13 +162,16 @@ def label_segments(seg_vectors: np.ndarray, *, loudness: np.ndarray, similarity:
     if len(recurring) > 1:
         names[recurring[1]] = "verse"
     spare = iter(["bridge"] + [chr(ord("C") + k) for k in range(24)])
+    total = float(np.sum(lengths)) if lengths is not None else float(n)
+    size = np.asarray(lengths, dtype=np.float64) if lengths is not None else np.ones(n)
     for i in range(n):
         g = groups[i]
+        edge_like = size[i] <= 0.25 * total
         if g in names:
             labels[i] = names[g]
-        elif i == 0 and counts[g] == 1:
+        elif i == 0 and counts[g] == 1 and edge_like:
             labels[i] = "intro"
-        elif i == n - 1 and counts[g] == 1:
+        elif i == n - 1 and counts[g] == 1 and edge_like:
             labels[i] = "outro"
         else:
             names[g] = next(spare, "X")
@@ -206,6 +214,7 @@ def find_sections(features: np.ndarray, beats_s: Sequence[float] | np.ndarray,
     ends = [*starts[1:], bars.size]
     seg_vec = np.stack([vec[a:b].mean(axis=0) for a, b in zip(starts, ends)])
     loud = np.array([vec[a:b, -2].mean() for a, b in zip(starts, ends)])
-    labels = label_segments(seg_vec, loudness=loud)
+    labels = label_segments(seg_vec, loudness=loud,
+                            lengths=np.array([b - a for a, b in zip(starts, ends, strict=True)]))
     times = [0.0] + [float(bars[s]) for s in starts[1:]] + [float(duration_s)]
     return [Section(times[i], times[i + 1], labels[i]) for i in range(len(labels))]
