@@ -40,26 +40,47 @@ def test_judgment_by_offset(offset_ms: float, expected: Judgment) -> None:
     assert r.lanes["red"].mean_offset_ms == pytest.approx(offset_ms, abs=1e-6)
 
 
+#: A first note (played on time) and a last one, so hits in between are not "free".
+LEAD, TAIL = note(0.5, Pad.KICK), note(5.0, Pad.KICK)
+LEAD_HIT = InputHit(0.5, Pad.KICK)
+
+
 @pytest.mark.parametrize("offset_ms", [90.5, -91.0, 200.0])
 def test_hit_outside_good_window_is_overhit_and_note_missed(offset_ms: float) -> None:
-    eng = play([note(1.0)], [InputHit(1.0 + offset_ms / 1000, Pad.RED)])
+    eng = play([LEAD, note(1.0), TAIL], [LEAD_HIT, InputHit(1.0 + offset_ms / 1000, Pad.RED)])
     r = eng.result()
     assert r.counts["overhit"] == 1
-    assert r.counts["miss"] == 1
-    assert r.accuracy == 0.0
+    assert r.lanes["red"].misses == 1
+    assert r.free_hits == 0
 
 
 def test_wrong_pad_does_not_match() -> None:
-    eng = play([note(1.0, Pad.RED)], [InputHit(1.0, Pad.BLUE)])
-    assert eng.result().counts == {"perfect": 0, "great": 0, "good": 0, "miss": 1, "overhit": 1}
+    eng = play([LEAD, note(1.0, Pad.RED), TAIL], [LEAD_HIT, InputHit(1.0, Pad.BLUE)])
+    assert eng.result().counts == {"perfect": 1, "great": 0, "good": 0, "miss": 2, "overhit": 1}
+
+
+def test_stray_hits_before_first_and_after_last_note_are_free() -> None:
+    notes = [note(1.0), note(2.0)]
+    hits = [InputHit(0.2, Pad.RED), InputHit(0.5, Pad.KICK), InputHit(1.0, Pad.RED),
+            InputHit(1.5, Pad.KICK), InputHit(2.0, Pad.RED), InputHit(2.5, Pad.BLUE)]
+    eng = PlayerEngine(notes)
+    eng.queue_inputs(hits)
+    events = eng.finish()
+    assert [(e.judgment.value, e.free) for e in events] == [
+        ("overhit", True), ("overhit", True), ("perfect", False), ("overhit", False),
+        ("perfect", False), ("overhit", True),
+    ]
+    r = eng.result()
+    assert r.free_hits == 3 and r.counts["overhit"] == 1
+    assert r.max_combo == 1  # the counted overhit between the notes broke the combo
 
 
 def test_custom_windows() -> None:
     w = HitWindows(perfect_ms=10, great_ms=20, good_ms=30)
-    eng = play([note(1.0), note(2.0), note(3.0)],
+    eng = play([note(1.0), note(2.0), note(3.0), TAIL],
                [InputHit(1.015, Pad.RED), InputHit(2.025, Pad.RED), InputHit(3.035, Pad.RED)], windows=w)
     c = eng.result().counts
-    assert (c["great"], c["good"], c["miss"], c["overhit"]) == (1, 1, 1, 1)
+    assert (c["great"], c["good"], c["miss"], c["overhit"]) == (1, 1, 2, 1)
 
 
 def test_invalid_windows_rejected() -> None:
@@ -158,11 +179,11 @@ def test_overhits_break_combo_in_pads_mode_unless_disabled() -> None:
 
 
 def test_strict_cymbals() -> None:
-    notes = [note(1.0, Pad.YELLOW, cymbal=True), note(2.0, Pad.YELLOW, cymbal=False)]
-    hits = [InputHit(1.0, Pad.YELLOW, cymbal=False), InputHit(2.0, Pad.YELLOW, cymbal=None)]
-    assert play(notes, hits).result().counts["perfect"] == 2
+    notes = [LEAD, note(1.0, Pad.YELLOW, cymbal=True), note(2.0, Pad.YELLOW, cymbal=False)]
+    hits = [LEAD_HIT, InputHit(1.0, Pad.YELLOW, cymbal=False), InputHit(2.0, Pad.YELLOW, cymbal=None)]
+    assert play(notes, hits).result().counts["perfect"] == 3
     c = play(notes, hits, strict_cymbals=True).result().counts
-    assert (c["perfect"], c["miss"], c["overhit"]) == (1, 1, 1)
+    assert (c["perfect"], c["miss"], c["overhit"]) == (2, 1, 1)
 
 
 def test_combo_multiplier_and_score() -> None:
@@ -191,16 +212,16 @@ def test_miss_resets_combo_and_multiplier() -> None:
 @pytest.mark.parametrize("rate", [0.5, 0.75, 1.0])
 def test_windows_are_real_milliseconds_at_any_rate(rate: float) -> None:
     # In song time the note sits at 2.0 s; a hit 40 real ms late is 40*rate song ms late.
-    n = [note(2.0)]
-    eng = play(n, [InputHit(2.0 + 0.040 * rate, Pad.RED)], playback_rate=rate)
+    n = [LEAD, note(2.0), TAIL]
+    eng = play(n, [LEAD_HIT, InputHit(2.0 + 0.040 * rate, Pad.RED)], playback_rate=rate)
     ev = eng.result()
     assert ev.counts["great"] == 1
-    assert ev.lanes["all"].mean_offset_ms == pytest.approx(40.0, abs=1e-6)
+    assert ev.lanes["red"].mean_offset_ms == pytest.approx(40.0, abs=1e-6)
     # 95 real ms late is outside Good at any rate.
-    eng = play(n, [InputHit(2.0 + 0.095 * rate, Pad.RED)], playback_rate=rate)
+    eng = play(n, [LEAD_HIT, InputHit(2.0 + 0.095 * rate, Pad.RED)], playback_rate=rate)
     assert eng.result().counts["overhit"] == 1
     # The miss fires 90 real ms after the note: 90*rate ms of song time.
-    eng = PlayerEngine(n, playback_rate=rate, max_input_latency_s=0.0)
+    eng = PlayerEngine([note(2.0)], playback_rate=rate, max_input_latency_s=0.0)
     assert eng.update(2.0 + 0.0899 * rate) == []
     assert [e.judgment for e in eng.update(2.0 + 0.0901 * rate)] == [Judgment.MISS]
 
@@ -249,7 +270,8 @@ def test_update_going_backwards_is_ignored_and_finished_flag() -> None:
 def test_empty_chart() -> None:
     eng = play([], [InputHit(1.0, Pad.RED)])
     r = eng.result()
-    assert r.notes_total == 0 and r.counts["overhit"] == 1 and r.accuracy == 1.0 and r.complete
+    assert r.notes_total == 0 and r.free_hits == 1 and r.counts["overhit"] == 0
+    assert r.accuracy == 1.0 and r.complete
 
 
 @pytest.mark.parametrize(

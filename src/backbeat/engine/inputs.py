@@ -115,6 +115,11 @@ class JudgmentEvent:
         The hit that caused the event (None for a miss).
     combo, multiplier, score
         Running values after this event.
+    free
+        True for a *free* overhit: a stray hit before any note has been
+        judged or after every note has been judged (warming up, playing on
+        after the end). Free hits are not counted as overhits and never
+        break the combo.
     """
 
     judgment: Judgment
@@ -127,6 +132,7 @@ class JudgmentEvent:
     combo: int
     multiplier: int
     score: int
+    free: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (pad as its lowercase name)."""
@@ -142,4 +148,5 @@ class JudgmentEvent:
             "combo": self.combo,
             "multiplier": self.multiplier,
             "score": self.score,
+            "free": self.free,
         }

@@ -12,7 +12,9 @@ order, every event older than the horizon:
   target); if there is none it is an *overhit*. In any-pad mode, a hit
   nearer to a chord already played than to any unplayed one is an extra
   hand on that chord (an overhit), so a two-handed chord never steals the
-  next chord;
+  next chord. As in YARG, a stray hit before the first note is judged or
+  after the last one is *free*: reported, but neither counted as an overhit
+  nor breaking the combo;
 * a target nobody hit becomes a Miss at exactly ``target time + Good window``
   (a hit exactly on that edge still counts: hits are processed before misses
   at equal times).
@@ -152,6 +154,7 @@ class PlayerEngine:
         self._deadlines = [t.time_s + self._good_s for t in self.targets]
         self._miss_order = sorted(range(len(self.targets)), key=lambda i: (self._deadlines[i], i))
         self._miss_ptr = 0
+        self._judged = 0
 
         self._queue: list[tuple[tuple[float, int, int, int, int], float, int, InputHit]] = []
         self._counter = 0
@@ -306,13 +309,18 @@ class PlayerEngine:
             offset_ms = (t - self.targets[tid].time_s) / rate * 1000.0
             judgment = self.settings.windows.judge(offset_ms)
         if tid is None or judgment is None:
-            st.counts[Judgment.OVERHIT] += 1
-            if self._breaks:
-                st.combo = 0
-                st.multiplier = 1
+            free = self._judged == 0 or self._judged == len(self.targets)
+            if free:
+                st.free_hits += 1
+            else:
+                st.counts[Judgment.OVERHIT] += 1
+                if self._breaks:
+                    st.combo = 0
+                    st.multiplier = 1
             return JudgmentEvent(Judgment.OVERHIT, t, hit.pad, None, None, None, hit,
-                                 st.combo, st.multiplier, st.score)
+                                 st.combo, st.multiplier, st.score, free)
         self._status[tid] = _HIT
+        self._judged += 1
         self._offsets_ms[tid] = offset_ms
         st.counts[judgment] += 1
         st.combo += 1
@@ -326,6 +334,7 @@ class PlayerEngine:
     def _miss(self, tid: int) -> JudgmentEvent:
         st = self.state
         self._status[tid] = _MISSED
+        self._judged += 1
         st.counts[Judgment.MISS] += 1
         st.combo = 0
         st.multiplier = 1
@@ -373,6 +382,7 @@ class PlayerEngine:
             accuracy=st.accuracy,
             hit_ratio=st.hit_ratio,
             dropped_inputs=st.dropped_inputs,
+            free_hits=st.free_hits,
             lanes=lanes,
             histogram=TimingHistogram.from_offsets(all_offsets, range_ms=self.settings.windows.good_ms),
             complete=all(s != _PENDING for s in self._status),

@@ -33,6 +33,8 @@ class PlayerState:
         Targets in the chart (notes; chords in any-pad mode).
     dropped_inputs
         Hits that arrived later than the lateness tolerance and were ignored.
+    free_hits
+        Stray hits before the first or after the last judged note (not overhits).
     """
 
     score: int = 0
@@ -42,6 +44,7 @@ class PlayerState:
     counts: dict[Judgment, int] = field(default_factory=lambda: {j: 0 for j in Judgment})
     notes_total: int = 0
     dropped_inputs: int = 0
+    free_hits: int = 0
 
     @property
     def notes_judged(self) -> int:
@@ -71,6 +74,7 @@ class PlayerState:
             "accuracy": self.accuracy,
             "hit_ratio": self.hit_ratio,
             "dropped_inputs": self.dropped_inputs,
+            "free_hits": self.free_hits,
         }
 
 
@@ -196,6 +200,8 @@ class PlayerResult:
         See :class:`PlayerState`.
     dropped_inputs
         Hits ignored for arriving too late.
+    free_hits
+        Stray hits before the first or after the last judged note (not counted as overhits).
     lanes
         Lane name (``kick``, ``red``, ``yellow``, ``blue``, ``green``; ``any``
         in any-pad mode) -> :class:`LaneStats`, plus ``all`` over every lane.
@@ -217,6 +223,7 @@ class PlayerResult:
     lanes: dict[str, LaneStats]
     histogram: TimingHistogram
     complete: bool
+    free_hits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -230,6 +237,7 @@ class PlayerResult:
             "accuracy": self.accuracy,
             "hit_ratio": self.hit_ratio,
             "dropped_inputs": self.dropped_inputs,
+            "free_hits": self.free_hits,
             "lanes": {k: v.to_dict() for k, v in self.lanes.items()},
             "histogram": self.histogram.to_dict(),
             "complete": self.complete,
@@ -260,6 +268,7 @@ class PlayerResult:
                 lanes={str(k): LaneStats.from_dict(v) for k, v in data["lanes"].items()},
                 histogram=TimingHistogram.from_dict(data["histogram"]),
                 complete=bool(data["complete"]),
+                free_hits=int(data.get("free_hits", 0)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidArgumentError(f"malformed player result: {exc!r}") from None
