@@ -30,7 +30,7 @@ from backbeat.core.judgment import BEGINNER_WINDOWS, HitWindows
 from backbeat.core.kit import Pad
 from backbeat.engine import EngineSettings, InputHit, JudgmentEvent, PlayerEngine, Replay
 from backbeat.services.calibration import get_calibration
-from backbeat.services.library import STATUS_READY, Library, SongNotFoundError, notes_in_range
+from backbeat.services.library import STATUS_READY, Library, notes_in_range
 from backbeat.storage.database import Database
 from backbeat.storage.rows import HitRecord
 
@@ -276,7 +276,7 @@ class LiveSessions:
                         f"{player} already played session {session_id}; start a new one")
             try:
                 track = self.library.play_track(srow.song_id, part=part, level=level)
-            except SongNotFoundError as exc:
+            except InvalidArgumentError as exc:  # no such song, part or level
                 raise SessionError(str(exc)) from None
             notes = notes_in_range(track.notes, from_s=from_s, to_s=to_s)
             cal = get_calibration(self.db, device)

@@ -76,6 +76,7 @@ class PlayConnection:
         self.seat: Seat | None = None
         self.loop = asyncio.get_running_loop()
         self.closing = False
+        self.pending_close: tuple[int, str, tuple[str, str] | None] | None = None
 
     # -- output ---------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
@@ -89,17 +90,23 @@ class PlayConnection:
                                     close_code=CLOSE_POLICY) from None
 
     def close(self, code: int, reason: str, *, error: tuple[str, str] | None = None) -> None:
-        """Queue an optional error message and the close frame (bypassing the bound)."""
+        """Stop reading; the error and close frame are sent once the player's hits are stored."""
+        if self.pending_close is None:
+            self.pending_close = (code, reason[:120], error)
+
+    def flush_close(self) -> None:
+        """Queue the pending error message and close frame (bypassing the bound)."""
         if self.closing:
             return
         self.closing = True
+        code, reason, error = self.pending_close or (CLOSE_NORMAL, "bye", None)
         # Make room for the last two messages if the queue is full.
         while self.out.qsize() > OUT_QUEUE_SIZE - 2:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.out.get_nowait()
         if error is not None:
             self.out.put_nowait(error_message(*error))
-        self.out.put_nowait(_Close(code, reason[:120]))
+        self.out.put_nowait(_Close(code, reason))
 
     def _stored(self, seq: int) -> None:
         # Called from the writer thread.
@@ -126,7 +133,7 @@ class PlayConnection:
     # -- input ----------------------------------------------------------------
     async def receiver(self) -> None:
         """Read, validate and handle messages until the socket closes or the player ends."""
-        while not self.closing:
+        while self.pending_close is None:
             timeout = JOIN_TIMEOUT_S if self.seat is None else None
             try:
                 message = await asyncio.wait_for(self.ws.receive(), timeout)
@@ -220,6 +227,6 @@ async def play_socket(ws: WebSocket, services: AppServices) -> None:
         if seat is not None and not seat.ended:
             with contextlib.suppress(BackbeatError):
                 await asyncio.to_thread(services.sessions.leave, seat, finished=False)
-        conn.close(CLOSE_NORMAL, "bye")
+        conn.flush_close()
         with contextlib.suppress(asyncio.TimeoutError, Exception):
             await asyncio.wait_for(sender, 5.0)

@@ -57,7 +57,7 @@ CLOSE_RATE_LIMIT = 4429
 
 PAD_NAMES = ("kick", "red", "yellow", "blue", "green")
 MODES = ("pads", "any_pad")
-_NAME_RE = re.compile(r"^[\w .\-@+#]{1,64}$", re.UNICODE)
+_NAME_RE = re.compile(r"^[\w .:\-@+#()/]{1,64}$", re.UNICODE)
 
 
 class ProtocolViolation(ProtocolError):
@@ -283,5 +283,6 @@ def _pad(value: Any) -> int:
 def _name(data: dict[str, Any], key: str, *, default: str | None = None) -> str:
     value = data.get(key, default)
     if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise ProtocolViolation("bad_field", f"{key} must be 1-64 letters, digits, spaces or . _ - @ + #")
+        raise ProtocolViolation("bad_field",
+                                f"{key} must be 1-64 letters, digits, spaces or . _ : - @ + # ( ) /")
     return value

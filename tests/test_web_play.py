@@ -1,0 +1,278 @@
+"""The /ws/play WebSocket: joining, live judgments, storage of every hit, hostile clients."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from backbeat.storage.database import Database
+from backbeat.web.app import create_app
+from backbeat.web.protocol import (
+    CLOSE_DUPLICATE_PLAYER,
+    CLOSE_NORMAL,
+    CLOSE_NOT_FOUND,
+    CLOSE_POLICY,
+    CLOSE_RATE_LIMIT,
+    CLOSE_TOO_BIG,
+    CLOSE_UNSUPPORTED,
+)
+from backbeat.web.settings import ServerSettings
+
+
+def wait_ready(client: TestClient, timeout_s: float = 90.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        songs = client.get("/api/songs").json()
+        if songs and songs[0]["status"] in ("ready", "failed"):
+            assert songs[0]["status"] == "ready", songs[0].get("error")
+            return songs[0]
+        time.sleep(0.1)
+    raise AssertionError("demo song not ready in time")
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path, list[Any]]]:
+    data = tmp_path_factory.mktemp("web-play")
+    app = create_app(ServerSettings(data_dir=data))
+    with TestClient(app) as client:
+        song = wait_ready(client)
+        notes = client.get(f"/api/songs/{song['id']}/chart", params={"level": "expert"}).json()["notes"]
+        yield client, data / "backbeat.db", notes
+
+
+def new_session(client: TestClient) -> str:
+    r = client.post("/api/sessions", json={"song_id": 1})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def join_msg(session: str, player: str, **kw: Any) -> str:
+    return json.dumps({"v": 1, "type": "join", "session": session, "player": player, "part": "drums",
+                       "level": "expert", "mode": "pads", "rate": 1.0, "device": "keyboard", **kw})
+
+
+def hit_msg(seq: int, t: float, pad: int, cymbal: bool | None = None) -> str:
+    return json.dumps({"v": 1, "type": "hit", "seq": seq, "t_song_s": t, "pad": pad, "velocity": 90,
+                       "cymbal": cymbal})
+
+
+def receive_until(ws: Any, kind: str) -> dict[str, Any]:
+    while True:
+        m = ws.receive_json()
+        if m["type"] == kind:
+            return m
+        assert m["type"] in ("judgment", "stored", "joined"), m
+
+
+def receive_judgment(ws: Any, seq: int) -> dict[str, Any]:
+    """The judgment of hit ``seq`` (skipping misses fired on the way)."""
+    while True:
+        m = receive_until(ws, "judgment")
+        if m["seq"] == seq:
+            return m
+
+
+def receive_close(ws: Any) -> tuple[list[dict[str, Any]], int]:
+    """Read until the server closes; returns the messages and the close code."""
+    msgs = []
+    try:
+        while True:
+            msgs.append(ws.receive_json())
+    except WebSocketDisconnect as exc:
+        return msgs, exc.code
+
+
+def stored_hits(db_path: Path, session: str) -> list[Any]:
+    db = Database(db_path)
+    try:
+        return db.hits(int(session))
+    finally:
+        db.close()
+
+
+def test_join_hit_judgment_result_and_hits_stored(app_env: Any) -> None:
+    client, db_path, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "ann"))
+        joined = ws.receive_json()
+        assert joined["type"] == "joined" and joined["notes"] == len(notes)
+        offsets = [0.0, 0.03, -0.06, 0.2]  # perfect, great, good, and a hit far from any note
+        judged = []
+        for seq, off in enumerate(offsets):
+            n = notes[10 + seq * 3]
+            ws.send_text(hit_msg(seq, n["t"] + off, n["pad"], n["cymbal"]))
+            judged.append(receive_judgment(ws, seq))
+        assert [j["judgment"] for j in judged[:3]] == ["perfect", "great", "good"]
+        assert judged[0]["seq"] == 0 and judged[0]["note_index"] is not None
+        assert abs(judged[1]["offset_ms"] - 30.0) < 0.01
+        ws.send_text(json.dumps({"v": 1, "type": "end"}))
+        result = receive_until(ws, "result")
+        _, code = receive_close(ws)
+    assert code == CLOSE_NORMAL
+    r = result["result"]
+    assert r["counts"]["perfect"] >= 1 and r["notes_total"] == len(notes) and r["finished"] is True
+    hits = stored_hits(db_path, session)
+    assert [h.seq for h in hits] == [0, 1, 2, 3]
+    assert [h.judgment for h in hits[:3]] == ["perfect", "great", "good"]
+    desc = client.get(f"/api/sessions/{session}").json()
+    assert desc["status"] == "finished" and desc["players"][0]["hits_stored"] == 4
+    assert desc["players"][0]["result"]["score"] == r["score"]
+
+
+def test_ticks_turn_unplayed_notes_into_misses(app_env: Any) -> None:
+    client, _, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "tick-player"))
+        receive_until(ws, "joined")
+        ws.send_text(json.dumps({"v": 1, "type": "tick", "t_song_s": notes[5]["t"] + 1.0}))
+        misses = [receive_until(ws, "judgment") for _ in range(5)]
+        assert all(m["judgment"] == "miss" for m in misses)
+        assert [m["note_index"] for m in misses] == sorted(m["note_index"] for m in misses)
+
+
+@pytest.mark.parametrize(("payload", "code", "error"), [
+    ("{this is not json", CLOSE_UNSUPPORTED, "bad_json"),
+    (json.dumps({"v": 1, "type": "tick", "t_song_s": 1.0, "junk": "x" * 5000}), CLOSE_TOO_BIG, "too_big"),
+    (hit_msg(99, 1e9, 1), CLOSE_POLICY, "bad_time"),
+    ('{"v": 1, "type": "hit", "seq": 99, "t_song_s": NaN, "pad": 1}', CLOSE_POLICY, "bad_time"),
+    (json.dumps({"v": 2, "type": "tick", "t_song_s": 1.0}), CLOSE_POLICY, "bad_version"),
+    (hit_msg(1, 5.0, 1), CLOSE_POLICY, "bad_seq"),  # seq 1 was already used
+])
+def test_hostile_message_gets_error_and_close_and_keeps_earlier_hits(
+        app_env: Any, payload: str, code: int, error: str) -> None:
+    client, db_path, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "mallory"))
+        receive_until(ws, "joined")
+        for seq in range(2):
+            ws.send_text(hit_msg(seq, notes[seq]["t"], notes[seq]["pad"]))
+        ws.send_text(payload)
+        msgs, close_code = receive_close(ws)
+    assert close_code == code
+    errors = [m for m in msgs if m["type"] == "error"]
+    assert errors and errors[-1]["code"] == error and errors[-1]["message"]
+    # The close frame comes only after the hits are committed.
+    assert [h.seq for h in stored_hits(db_path, session)] == [0, 1]
+    desc = client.get(f"/api/sessions/{session}").json()
+    assert desc["players"][0]["result"]["finished"] is False
+
+
+def test_flooding_is_cut_off_without_hurting_other_players(app_env: Any) -> None:
+    client, db_path, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as good, client.websocket_connect("/ws/play") as flood:
+        good.send_text(join_msg(session, "ann"))
+        receive_until(good, "joined")
+        flood.send_text(join_msg(session, "bob"))
+        receive_until(flood, "joined")
+        for _ in range(400):
+            flood.send_text(json.dumps({"v": 1, "type": "tick", "t_song_s": 0.0}))
+        msgs, code = receive_close(flood)
+        assert code == CLOSE_RATE_LIMIT
+        assert any(m["type"] == "error" and m["code"] == "rate_limit" for m in msgs)
+        n = notes[20]
+        good.send_text(hit_msg(0, n["t"], n["pad"], n["cymbal"]))
+        assert receive_judgment(good, 0)["judgment"] == "perfect"
+        good.send_text(json.dumps({"v": 1, "type": "end"}))
+        receive_until(good, "result")
+    assert len(stored_hits(db_path, session)) == 1
+
+
+def test_same_player_in_second_tab_is_refused_and_first_keeps_playing(app_env: Any) -> None:
+    client, _, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as tab1, client.websocket_connect("/ws/play") as tab2:
+        tab1.send_text(join_msg(session, "ann"))
+        receive_until(tab1, "joined")
+        tab2.send_text(join_msg(session, "ann"))
+        msgs, code = receive_close(tab2)
+        assert code == CLOSE_DUPLICATE_PLAYER
+        assert msgs[-1]["code"] == "duplicate_player" and "already playing" in msgs[-1]["message"]
+        n = notes[30]
+        tab1.send_text(hit_msg(0, n["t"] + 0.01, n["pad"], n["cymbal"]))
+        assert receive_judgment(tab1, 0)["judgment"] == "perfect"
+        tab1.send_text(json.dumps({"v": 1, "type": "end"}))
+        receive_until(tab1, "result")
+    # The session ended with its last player: nobody can join it any more.
+    with client.websocket_connect("/ws/play") as tab3:
+        tab3.send_text(join_msg(session, "ann"))
+        msgs, code = receive_close(tab3)
+    assert code == CLOSE_NOT_FOUND and "finished" in msgs[-1]["message"]
+
+
+def test_finished_player_cannot_rejoin_a_running_session(app_env: Any) -> None:
+    client, _, _ = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as other:
+        other.send_text(join_msg(session, "bob"))
+        receive_until(other, "joined")
+        with client.websocket_connect("/ws/play") as ws:
+            ws.send_text(join_msg(session, "ann"))
+            receive_until(ws, "joined")
+            ws.send_text(json.dumps({"v": 1, "type": "end"}))
+            receive_until(ws, "result")
+        with client.websocket_connect("/ws/play") as again:
+            again.send_text(join_msg(session, "ann"))
+            msgs, code = receive_close(again)
+        assert code == CLOSE_DUPLICATE_PLAYER and "already played" in msgs[-1]["message"]
+
+
+def test_unknown_session_and_missing_level_are_refused(app_env: Any) -> None:
+    client, _, _ = app_env
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg("999999", "ann"))
+        msgs, code = receive_close(ws)
+    assert code == CLOSE_NOT_FOUND and "no session" in msgs[-1]["message"]
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "ann", part="cowbell"))
+        msgs, code = receive_close(ws)
+    assert code == CLOSE_NOT_FOUND and "cowbell" in msgs[-1]["message"]
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(hit_msg(0, 1.0, 1))
+        msgs, code = receive_close(ws)
+    assert code == CLOSE_POLICY and msgs[-1]["code"] == "not_joined"
+
+
+def test_two_players_scored_separately_and_closed_tab_keeps_its_hits(app_env: Any) -> None:
+    client, db_path, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as p1, client.websocket_connect("/ws/play") as p2:
+        p1.send_text(join_msg(session, "left", level="expert"))
+        receive_until(p1, "joined")
+        p2.send_text(join_msg(session, "right", level="easy", mode="any_pad", rate=0.5, device="midi"))
+        j2 = receive_until(p2, "joined")
+        assert j2["level"] == "easy" and j2["notes"] < len(notes)
+        for seq in range(6):
+            n = notes[40 + seq]
+            p1.send_text(hit_msg(seq, n["t"], n["pad"], n["cymbal"]))
+            receive_judgment(p1, seq)
+        p2.send_text(hit_msg(0, notes[40]["t"], 1))
+        receive_judgment(p2, 0)
+        p1.send_text(json.dumps({"v": 1, "type": "end"}))
+        r1 = receive_until(p1, "result")["result"]
+        # p2 just goes away (closed tab) without "end".
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        desc = client.get(f"/api/sessions/{session}").json()
+        if all(p["result"] is not None for p in desc["players"]):
+            break
+        time.sleep(0.05)
+    by_name = {p["player"]: p for p in desc["players"]}
+    assert by_name["left"]["hits_stored"] == 6 and by_name["right"]["hits_stored"] == 1
+    assert by_name["left"]["result"]["score"] == r1["score"]
+    assert by_name["right"]["result"]["mode"] == "any_pad"
+    assert by_name["right"]["result"]["playback_rate"] == 0.5
+    assert by_name["right"]["result"]["finished"] is False
+    assert desc["status"] in ("finished", "abandoned")
+    assert len(stored_hits(db_path, session)) == 7
