@@ -103,6 +103,22 @@ def test_unwritable_file(tmp_path: Path) -> None:
         path.chmod(stat.S_IRUSR | stat.S_IWUSR)
 
 
+def test_database_locked_by_another_program(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    Database(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with Database(path, timeout_s=0.05) as db:
+            with pytest.raises(StorageError, match=r"locked\.db: cannot add song \(database is locked\)"):
+                db.add_song(title="x")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with Database(path) as db:
+        assert db.add_song(title="x").id == 1
+
+
 def test_memory_database() -> None:
     with Database(":memory:") as db:
         assert db.add_song(title="m").id == 1

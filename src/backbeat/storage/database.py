@@ -104,7 +104,9 @@ class Database:
                     raise StorageError(f"{self.path}: cannot switch the database to WAL mode (got {mode})")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
+        except sqlite3.OperationalError as exc:
+            # Read-only file or folder, locked by another program, disk full...
+            raise StorageError(f"{self.path}: cannot open the database for writing ({exc})") from None
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"{self.path}: not a Backbeat database or damaged ({exc})") from None
         migrate(conn, path=self.path)
