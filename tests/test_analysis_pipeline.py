@@ -1,0 +1,136 @@
+"""The analysis pipeline end to end on synthetic kits and odd files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+import pytest
+import soundfile as sf
+
+from backbeat.analysis.pipeline import Analyzer, tempo_segments_summary
+from backbeat.core.errors import InvalidArgumentError, SilentAudioError
+from backbeat.core.song_analysis import Analysis, TempoSegment
+
+
+def drum_song(duration_s: float, *, bpm: float = 120.0, sr: int = 44100, beats_per_bar: int = 4,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic kit: kick on 1 (and the "and" of 3 in 4/4), snare on other beats,
+    hi-hat eighths, a crash on every fourth downbeat.
+
+    Returns (samples float32, beat times in seconds).
+    """
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * sr)
+    x = np.zeros(n, dtype=np.float64)
+    period = 60.0 / bpm
+    t_kick = np.arange(int(0.25 * sr)) / sr
+    kick = np.sin(2 * np.pi * (50 + 80 * np.exp(-t_kick * 30)) * t_kick) * np.exp(-t_kick * 12)
+    n_snare = int(0.15 * sr)
+    snare = rng.standard_normal(n_snare) * np.exp(-np.arange(n_snare) / (0.03 * sr)) * 0.6
+    n_hat = int(0.05 * sr)
+    hat = np.diff(rng.standard_normal(n_hat + 1)) * np.exp(-np.arange(n_hat) / (0.008 * sr)) * 0.2
+    n_crash = int(1.0 * sr)
+    crash = np.diff(rng.standard_normal(n_crash + 1)) * np.exp(-np.arange(n_crash) / (0.3 * sr)) * 0.3
+
+    def add(sound: np.ndarray, t: float) -> None:
+        i = round(t * sr)
+        if i < n:
+            m = min(sound.size, n - i)
+            x[i:i + m] += sound[:m]
+
+    beats = np.arange(0.1, duration_s - 0.05, period)
+    for k, t in enumerate(beats):
+        pos = k % beats_per_bar
+        if pos == 0:
+            add(kick, t)
+            if (k // beats_per_bar) % 4 == 0:
+                add(crash, t)
+        else:
+            add(snare, t)
+        if beats_per_bar == 4 and pos == 2:
+            add(kick, t + period / 2)
+        add(hat, t)
+        add(hat * 0.6, t + period / 2)
+    return (0.5 * x / np.max(np.abs(x))).astype(np.float32), beats
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer(use_drum_model=False)
+
+
+def _write(tmp_path: Path, name: str, x: np.ndarray, sr: int = 44100) -> Path:
+    path = tmp_path / name
+    sf.write(path, x, sr)
+    return path
+
+
+@pytest.mark.parametrize("bpm", [96.0, 128.0])
+def test_synthetic_four_four(tmp_path: Path, analyzer: Analyzer, bpm: float) -> None:
+    x, beats = drum_song(24.0, bpm=bpm)
+    a = analyzer.analyze(_write(tmp_path, "four.wav", x))
+    est = np.array([b.time_s for b in a.beats])
+    assert mir_eval.beat.f_measure(beats, est) > 0.95
+    assert len(a.tempo_map) == 1
+    assert a.tempo_map[0].bpm == pytest.approx(bpm, rel=0.02)
+    assert (a.tempo_map[0].beats_per_bar, a.tempo_map[0].beat_unit) == (4, 4)
+    ref_down = beats[::4]
+    assert mir_eval.onset.f_measure(ref_down, np.array(a.downbeats_s), window=0.07)[0] > 0.9
+    assert a.sections[0].start_s == 0.0 and a.sections[-1].end_s == pytest.approx(a.duration_s)
+    assert a.extra["beat_source"] == "dsp"
+
+
+def test_synthetic_three_four(tmp_path: Path, analyzer: Analyzer) -> None:
+    x, beats = drum_song(24.0, bpm=108.0, beats_per_bar=3)
+    a = analyzer.analyze(_write(tmp_path, "waltz.flac", x))
+    est = np.array([b.time_s for b in a.beats])
+    assert mir_eval.beat.f_measure(beats, est) > 0.95
+    assert a.extra["meter"] == "3/4"
+    assert {b.position for b in a.beats} == {1, 2, 3}
+    assert mir_eval.onset.f_measure(beats[::3], np.array(a.downbeats_s), window=0.07)[0] > 0.9
+
+
+def test_json_round_trip(tmp_path: Path, analyzer: Analyzer) -> None:
+    x, _ = drum_song(12.0)
+    a = analyzer.analyze(_write(tmp_path, "rt.wav", x))
+    data = a.to_json()
+    assert data["schema_version"] == 1 and data["source"] == "rt.wav"
+    b = Analysis.from_json(data)
+    assert b.to_json() == data
+
+
+def test_one_second_clip_is_analysed(tmp_path: Path, analyzer: Analyzer) -> None:
+    x, _ = drum_song(1.0, bpm=120.0)
+    a = analyzer.analyze(_write(tmp_path, "second.wav", x))
+    assert a.duration_s == pytest.approx(1.0, abs=1e-3)
+    assert len(a.sections) == 1 and a.sections[0].end_s == pytest.approx(1.0, abs=1e-3)
+    assert all(0 <= b.time_s < 1.0 for b in a.beats)
+
+
+def test_six_channel_96k_file(tmp_path: Path, analyzer: Analyzer) -> None:
+    x, beats = drum_song(12.0, bpm=110.0, sr=96000)
+    multi = np.zeros((x.size, 6), dtype=np.float32)
+    multi[:, 0] = x
+    multi[:, 1] = x
+    a = analyzer.analyze(_write(tmp_path, "surround.flac", multi, sr=96000))
+    est = np.array([b.time_s for b in a.beats])
+    assert mir_eval.beat.f_measure(beats, est) > 0.9
+
+
+def test_silence_raises(tmp_path: Path, analyzer: Analyzer) -> None:
+    with pytest.raises(SilentAudioError, match="silent"):
+        analyzer.analyze(_write(tmp_path, "quiet.wav", np.zeros(44100 * 3, dtype=np.float32)))
+
+
+def test_bad_beat_source() -> None:
+    with pytest.raises(InvalidArgumentError, match="beat_source"):
+        Analyzer(beat_source="psychic", use_drum_model=False)
+
+
+def test_tempo_summary() -> None:
+    assert tempo_segments_summary(()) == "no tempo"
+    assert tempo_segments_summary((TempoSegment(0, 120.0),)) == "120.0 BPM 4/4"
+    segs = (TempoSegment(0, 100.0, 6, 8), TempoSegment(10, 120.0, 6, 8))
+    assert tempo_segments_summary(segs) == "100.0-120.0 BPM 6/8"
