@@ -59,6 +59,10 @@ GRID_PENALTY: dict[int, float] = {1: 0.0, 2: 0.004, 4: 0.012, 8: 0.035, 3: 0.012
 MIXED_PENALTY = 0.03
 #: Extra penalty for a grid outside the section's main feel family.
 OFF_FEEL_PENALTY = 0.008
+#: Largest move (seconds) quantisation may give a hit before the beat's grid is refined.
+MAX_ERROR_S = 0.035
+#: Two strokes of one lane closer than this are one note (a flam).
+FLAM_S = 0.025
 #: Positions (fraction of a beat) of swung eighths and swung sixteenths.
 _SWUNG_8 = {0.0, 2 / 3}
 _SWUNG_16 = {0.0, 1 / 3, 0.5, 5 / 6}
@@ -153,7 +157,8 @@ def _feel_of(subs: tuple[int, ...], snapped_frac: np.ndarray) -> Feel:
 
 
 def quantize_ticks(ticks_f: Sequence[float] | np.ndarray, tempo_map: TempoMap, *,
-                   section_ticks: Sequence[int] = ()) -> tuple[np.ndarray, list[BarFeel]]:
+                   section_ticks: Sequence[int] = (), keys: Sequence[int] | None = None,
+                   max_error_s: float = MAX_ERROR_S) -> tuple[np.ndarray, list[BarFeel]]:
     """Snap fractional ticks to a per-bar musical grid.
 
     Parameters
@@ -164,6 +169,14 @@ def quantize_ticks(ticks_f: Sequence[float] | np.ndarray, tempo_map: TempoMap, *
         The sync track whose bars and beats define the grid.
     section_ticks
         Section starts; bars lean towards the feel most bars of their section use.
+    keys
+        Optional lane of each hit (e.g. the pad number). Within a beat where two
+        hits of one lane more than :data:`FLAM_S` apart would land on the same
+        tick, or where a hit would move by more than ``max_error_s``, the
+        beat's grid is refined (halved, up to three times) so that a drag or a
+        32nd figure is kept rather than merged or misplaced.
+    max_error_s
+        Largest acceptable move of a hit, in seconds.
 
     Returns
     -------
@@ -210,18 +223,53 @@ def quantize_ticks(ticks_f: Sequence[float] | np.ndarray, tempo_map: TempoMap, *
                                                     - sum(not _is_triplet(s) for s in subs if s > 1))
     fam_of = {k: ("triplet" if sum(v) > 0 else "straight") for k, v in votes.items()}
     chosen = fit(fam_of)
+    key_arr = np.asarray(keys, dtype=np.int64) if keys is not None else np.zeros(x.size, dtype=np.int64)
+    if key_arr.shape != x.shape:
+        raise InvalidArgumentError("keys must have one entry per hit")
+    times_s = tempo_map.ticks_to_seconds(x)
     feels: list[BarFeel] = []
     for b in bars:
         subs, err = chosen[b]
         beat = grid.beat_ticks_at(b)
-        mask = bar_of == b
-        pos = (x[mask] - b) / beat
+        idx = np.flatnonzero(bar_of == b)
+        pos = (x[idx] - b) / beat
         k = np.clip(np.floor(pos + 1 / 24).astype(int), 0, len(subs) - 1)
         s_arr = np.array([subs[i] for i in k], dtype=float)
         snapped = np.round(pos * s_arr) / s_arr
-        out[mask] = np.round(b + snapped * beat).astype(np.int64)
         feels.append(BarFeel(b, subs, _feel_of(subs, np.mod(snapped, 1.0)), err))
+        ticks_bar = np.round(b + snapped * beat).astype(np.int64)
+        for beat_i in np.unique(k):
+            sel = k == beat_i
+            s0 = subs[int(beat_i)]
+            candidates = [s0 * m for m in (1, 2, 4, 8) if beat % (s0 * m) == 0 and s0 * m <= 24]
+            best_ticks = ticks_bar[sel]
+            for s_try in candidates:
+                t_try = np.round(b + np.round(pos[sel] * s_try) / s_try * beat).astype(np.int64)
+                if _beat_ok(t_try, times_s[idx[sel]], key_arr[idx[sel]], tempo_map, max_error_s):
+                    best_ticks = t_try
+                    break
+            else:
+                if candidates:
+                    s_try = candidates[-1]
+                    best_ticks = np.round(b + np.round(pos[sel] * s_try) / s_try * beat).astype(np.int64)
+            ticks_bar[sel] = best_ticks
+        out[idx] = ticks_bar
     return np.maximum(out, 0), feels
+
+
+def _beat_ok(ticks: np.ndarray, times_s: np.ndarray, keys: np.ndarray, tempo_map: TempoMap,
+             max_error_s: float) -> bool:
+    """No hit moved more than ``max_error_s``; no two distinct strokes of one lane merged."""
+    moved = np.abs(tempo_map.ticks_to_seconds(ticks) - times_s)
+    if np.any(moved > max_error_s):
+        return False
+    seen: dict[tuple[int, int], float] = {}
+    for t, key, ts in zip(ticks.tolist(), keys.tolist(), times_s.tolist()):
+        other = seen.get((t, key))
+        if other is not None and abs(ts - other) > FLAM_S:
+            return False
+        seen[(t, key)] = ts
+    return True
 
 
 def tempo_map_from_analysis(analysis: Analysis, *, resolution: int = 192) -> TempoMap:
@@ -269,20 +317,50 @@ def _dynamics(notes: list[Note]) -> list[Note]:
     return out
 
 
-def notes_from_positions(ticks: Sequence[int], pads: Sequence[tuple[Pad, bool]],
-                         velocities: Sequence[int]) -> list[Note]:
-    """Merge quantised hits into chart notes: one note per (tick, pad), the loudest wins.
+#: Where a tom goes when its own pad is taken by a cymbal at the same tick.
+_TOM_ALTERNATIVES: dict[Pad, tuple[Pad, ...]] = {
+    Pad.YELLOW: (Pad.BLUE, Pad.GREEN), Pad.BLUE: (Pad.GREEN, Pad.YELLOW), Pad.GREEN: (Pad.BLUE, Pad.YELLOW),
+}
 
-    Two different hits landing on the same pad at the same tick (a flam, or
-    a hi-hat and a high tom both on yellow) become one note.
+
+def notes_from_positions(ticks: Sequence[int], pads: Sequence[tuple[Pad, bool]],
+                         velocities: Sequence[int], *, weights: Sequence[float] | None = None) -> list[Note]:
+    """Merge quantised hits into chart notes: one note per (tick, pad), at most two hands at once.
+
+    Two hits of one kind on the same pad and tick (a flam) become one note,
+    the louder. A tom meeting a cymbal on the same pad (a high tom and the
+    hi-hat both on yellow) moves to the nearest free tom pad. When more than
+    two hand notes fall on one tick the two with the largest ``weights``
+    (default: velocity) stay.
     """
-    best: dict[tuple[int, Pad], Note] = {}
-    for t, (pad, cym), v in zip(ticks, pads, velocities):
-        note = Note(int(t), pad, cym, velocity=int(min(127, max(1, v))))
+    w = list(weights) if weights is not None else [float(v) for v in velocities]
+    best: dict[tuple[int, Pad], tuple[Note, float]] = {}
+    order = sorted(range(len(ticks)), key=lambda i: -w[i])
+    for i in order:
+        pad, cym = pads[i]
+        note = Note(int(ticks[i]), pad, cym, velocity=int(min(127, max(1, velocities[i]))))
         key = (note.tick, pad)
-        if key not in best or note.velocity > best[key].velocity:
-            best[key] = note
-    return sorted(best.values())
+        if key in best:
+            held = best[key][0]
+            if held.cymbal == note.cymbal or pad not in _TOM_ALTERNATIVES:
+                continue  # same stroke twice: the stronger one is kept
+            tom = note if not note.cymbal else held
+            cymbal_note = held if tom is note else note
+            moved = next((p for p in _TOM_ALTERNATIVES[pad] if (note.tick, p) not in best), None)
+            best[key] = (cymbal_note, best[key][1] if cymbal_note is held else w[i])
+            if moved is not None:
+                best[(note.tick, moved)] = (replace(tom, pad=moved), w[i])
+            continue
+        best[key] = (note, w[i])
+    by_tick: dict[int, list[tuple[Note, float]]] = {}
+    for note, weight in best.values():
+        by_tick.setdefault(note.tick, []).append((note, weight))
+    out: list[Note] = []
+    for items in by_tick.values():
+        hands = sorted((it for it in items if it[0].pad is not Pad.KICK), key=lambda it: -it[1])
+        out.extend(it[0] for it in items if it[0].pad is Pad.KICK)
+        out.extend(it[0] for it in hands[:2])
+    return sorted(out)
 
 
 def chart_from_analysis(analysis: Analysis, *, info: SongInfo, resolution: int = 192) -> Chart:
@@ -317,9 +395,11 @@ def chart_from_analysis(analysis: Analysis, *, info: SongInfo, resolution: int =
         sections.append(ChartSection(t, sec.label))
     hits = sorted(analysis.drums, key=lambda h: h.time_s)
     ticks_f = tm.seconds_to_ticks([h.time_s for h in hits])
-    ticks, _ = quantize_ticks(ticks_f, tm, section_ticks=[s.tick for s in sections])
     pads = [instrument_to_pad(h.instrument, h.detail) for h in hits]
-    notes = _dynamics(notes_from_positions(ticks.tolist(), pads, [h.velocity for h in hits]))
+    ticks, _ = quantize_ticks(ticks_f, tm, section_ticks=[s.tick for s in sections],
+                              keys=[int(p) for p, _ in pads])
+    weights = [h.velocity * (0.3 if h.detail == "hihat_pedal" else 1.0) for h in hits]
+    notes = _dynamics(notes_from_positions(ticks.tolist(), pads, [h.velocity for h in hits], weights=weights))
     notes_t = timed_notes(notes, tm)
     secs = timed_sections(sections, tm)
     fills = detect_fills(notes_t, tm, section_ticks=[s.tick for s in secs])
@@ -351,7 +431,8 @@ def requantize_chart(chart: Chart, *, part: str = MAIN_PART) -> Chart:
     expert = chart.track(Difficulty.EXPERT, part)
     tm = chart.tempo_map
     ns = list(expert.notes)
-    ticks, _ = quantize_ticks([n.tick for n in ns], tm, section_ticks=[s.tick for s in chart.sections])
+    ticks, _ = quantize_ticks([n.tick for n in ns], tm, section_ticks=[s.tick for s in chart.sections],
+                              keys=[int(n.pad) for n in ns])
     merged = notes_from_positions(ticks.tolist(), [(n.pad, n.cymbal) for n in ns], [n.velocity for n in ns])
     notes = timed_notes(_dynamics(merged), tm)
     tracks = {k: v for k, v in chart.tracks.items() if k[0] != part}

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from backbeat.core.chart import MAIN_PART, Chart, SongInfo
 from backbeat.core.difficulty import Difficulty
 from backbeat.core.errors import ChartFormatError, ChartRuleError, InvalidArgumentError
 from backbeat.core.song_analysis import Analysis
-from backbeat.formats.atomic import atomic_output_dir
+from backbeat.formats import atomic_output_dir, read_chart, write_chart, write_song_folder
 
 #: Audio file extensions treated as songs to analyse.
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".aif", ".aiff"})
@@ -42,17 +41,11 @@ EXTRA_FORMAT_FILES: dict[str, str] = {
     "gm-mid": "drums_gm.mid",
     "musicxml": "drums.musicxml",
     "tab": "drums_tab.txt",
-    "json": "chart.json",
+    "json": "backbeat.json",
 }
 ALL_FORMATS: tuple[str, ...] = tuple(EXTRA_FORMAT_FILES)
 #: Largest analysis/chart JSON accepted.
 MAX_JSON_BYTES = 64 * 1024 * 1024
-
-
-def _formats_api(name: str) -> Callable[..., Any] | None:
-    module = importlib.import_module("backbeat.formats")
-    fn = getattr(module, name, None)
-    return fn if callable(fn) else None
 
 
 def parse_levels(text: str | Iterable[str] | None) -> list[Difficulty]:
@@ -108,32 +101,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _read_chart_file(path: Path) -> Chart:
-    read_chart = _formats_api("read_chart")
-    if read_chart is not None:
-        chart: Chart = read_chart(path)
-        return chart
-    suffix = path.suffix.lower()
-    if path.is_dir():
-        for name in ("notes.chart", "notes.mid"):
-            if (path / name).is_file():
-                return _read_chart_file(path / name)
-        raise ChartFormatError(path, "song folder has no notes.chart or notes.mid")
-    if suffix == ".chart":
-        from backbeat.formats.clone_hero_chart import read_clone_hero_chart
-
-        return read_clone_hero_chart(path)
-    if suffix in (".mid", ".midi"):
-        from backbeat.formats.midi_file import parse_midi
-        from backbeat.formats.rb_midi import chart_from_rb_midi, is_rb_drum_midi
-        from backbeat.formats.text_io import read_bytes
-
-        midi = parse_midi(read_bytes(path), path=path)
-        if is_rb_drum_midi(midi):
-            return chart_from_rb_midi(midi, path)
-        from backbeat.formats.gm_midi import chart_from_gm_midi
-
-        return chart_from_gm_midi(midi, path)
-    raise ChartFormatError(path, f"unsupported chart file type {suffix or '(none)'}")
+    return read_chart(path)
 
 
 def load_source(source_path: str | Path, *, info: SongInfo | None = None) -> tuple[Chart, Path | None]:
@@ -175,54 +143,28 @@ def load_source(source_path: str | Path, *, info: SongInfo | None = None) -> tup
         chart = _read_chart_file(path)
     if (MAIN_PART, Difficulty.EXPERT) not in chart.tracks or not chart.track(Difficulty.EXPERT).notes:
         raise ChartFormatError(path, "the chart has no Expert drum notes")
-    if not is_quantized(chart.track(Difficulty.EXPERT).notes, chart.tempo_map):
+    only_expert = all(d is Difficulty.EXPERT for p, d in chart.tracks if p == MAIN_PART)
+    if only_expert and not is_quantized(chart.track(Difficulty.EXPERT).notes, chart.tempo_map):
+        # A played performance (e.g. General MIDI drums): put it on a musical grid.
         chart = requantize_chart(chart)
     if info is not None:
         chart = replace(chart, info=info)
     return chart, None
 
 
-def _write_format(chart: Chart, fmt: str, target: Path) -> None:
-    write_chart = _formats_api("write_chart")
-    if write_chart is not None:
-        write_chart(chart, target, fmt=fmt)
-        return
-    from backbeat.formats.atomic import atomic_write_bytes, atomic_write_text
-
-    if fmt == "chart":
-        from backbeat.formats.clone_hero_chart import chart_to_bytes
-
-        atomic_write_bytes(target, chart_to_bytes(chart))
-    elif fmt == "mid":
-        from backbeat.formats.rb_midi import chart_to_rb_midi
-
-        atomic_write_bytes(target, chart_to_rb_midi(chart))
-    elif fmt == "gm-mid":
-        from backbeat.formats.gm_midi import chart_to_gm_midi
-
-        atomic_write_bytes(target, chart_to_gm_midi(chart))
-    elif fmt == "json":
-        from backbeat.formats.chart_json import chart_to_json_text
-
-        atomic_write_text(target, chart_to_json_text(chart))
-    else:
-        raise InvalidArgumentError(f"format {fmt!r} cannot be written by this version of Backbeat")
-
-
-def _write_folder(chart: Chart, folder: Path, audio_path: Path | None) -> None:
-    write_song_folder = _formats_api("write_song_folder")
-    if write_song_folder is not None:
-        write_song_folder(chart, folder, audio_path=audio_path)
-        return
-    from backbeat.formats.atomic import atomic_write_text
-    from backbeat.formats.song_ini import song_ini_text
-
-    _write_format(chart, "chart", folder / "notes.chart")
-    _write_format(chart, "mid", folder / "notes.mid")
-    levels = chart.difficulties(MAIN_PART)
-    atomic_write_text(folder / "song.ini", song_ini_text(chart.info, diff_drums=len(levels)))
-    if audio_path is not None:
-        shutil.copyfile(audio_path, folder / (chart.info.audio_file or f"song{audio_path.suffix.lower()}"))
+def _write_extra(chart: Chart, fmt: str, folder: Path) -> list[Path]:
+    """Write one extra format into ``folder``; one-track formats get a file per main-part level."""
+    if fmt in ("chart", "mid", "json"):
+        target = folder / EXTRA_FORMAT_FILES[fmt]
+        if target.exists():
+            return []
+        return [write_chart(chart, target, fmt=fmt)]
+    out = []
+    stem, dot, ext = EXTRA_FORMAT_FILES[fmt].partition(".")
+    for level in chart.difficulties(MAIN_PART):
+        target = folder / f"{stem}_{level.value}{dot}{ext}"
+        out.append(write_chart(chart, target, fmt=fmt, difficulty=level))
+    return out
 
 
 def prepare_chart(chart: Chart, *, levels: Sequence[Difficulty], regenerate: bool = False,
@@ -305,11 +247,8 @@ def build_charts(source_path: str | Path, out_dir: str | Path, *,
                          parts=parts)
     out = Path(out_dir)
     with atomic_output_dir(out) as tmp:
-        _write_folder(full, tmp, audio)
+        write_song_folder(full, tmp, audio_path=audio)
         for fmt in fmts:
-            target = tmp / EXTRA_FORMAT_FILES[fmt]
-            if fmt in ("chart", "mid") and target.exists():
-                continue
-            _write_format(full, fmt, target)
+            _write_extra(full, fmt, tmp)
         written = sorted(p.name for p in tmp.iterdir() if p.is_file() and not p.name.startswith("."))
     return [out / name for name in written]
