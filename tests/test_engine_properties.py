@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from backbeat.core.chart import Note
+from backbeat.core.judgment import HitWindows, Judgment
 from backbeat.core.kit import CYMBAL_PADS, Pad
 from backbeat.engine import (
     InputHit,
@@ -161,3 +163,27 @@ def test_small_jitter_hits_every_note_in_pads_mode(notes: list[Note], seed: int,
     r, _ = run(spaced, hits)
     assert r.counts["miss"] == len(spaced) - len(hits)
     assert r.counts["overhit"] == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(offset_ms=st.floats(-150.0, 150.0), rate=rates, note_s=st.floats(0.5, 600.0),
+       perfect=st.floats(5.0, 40.0), extra=st.floats(0.0, 60.0))
+def test_judgment_depends_only_on_real_ms_offset(offset_ms: float, rate: float, note_s: float,
+                                                 perfect: float, extra: float) -> None:
+    windows = HitWindows(perfect_ms=perfect, great_ms=perfect + extra / 2, good_ms=perfect + extra)
+    edges = (windows.perfect_ms, windows.great_ms, windows.good_ms)
+    assume(all(abs(abs(offset_ms) - e) > 1e-6 for e in edges))  # float noise at an edge may go either way
+    notes = [Note(tick=0, pad=Pad.KICK, time_s=0.0), Note(tick=1, pad=Pad.RED, time_s=note_s),
+             Note(tick=2, pad=Pad.KICK, time_s=note_s + 10.0)]
+    eng = PlayerEngine(notes, windows=windows, playback_rate=rate)
+    eng.queue_input(InputHit(0.0, Pad.KICK))
+    eng.queue_input(InputHit(note_s + offset_ms / 1000.0 * rate, Pad.RED))
+    events = eng.finish()
+    red = [e for e in events if e.pad is Pad.RED]
+    expected = windows.judge(offset_ms)
+    if expected is None:
+        assert [e.judgment for e in red] == [Judgment.OVERHIT, Judgment.MISS] or \
+            [e.judgment for e in red] == [Judgment.MISS, Judgment.OVERHIT]
+    else:
+        assert [e.judgment for e in red] == [expected]
+        assert red[0].offset_ms == pytest.approx(offset_ms, abs=1e-6)
