@@ -59,6 +59,8 @@ def test_players_devices_calibrations(db: Database) -> None:
     db.add_calibration(dev.id, audio_offset_ms=31.0, video_offset_ms=-4.0)
     c2 = db.add_calibration(dev.id, audio_offset_ms=29.5, video_offset_ms=-3.0)
     assert db.latest_calibration(dev.id) == c2
+    assert [c.audio_offset_ms for c in db.list_calibrations(dev.id)] == [31.0, 29.5]
+    assert db.get_device(dev.id) == dev and db.get_device(999) is None
     with pytest.raises(StorageError, match="does not exist"):
         db.add_calibration(12345, audio_offset_ms=1.0, video_offset_ms=1.0)
 
@@ -99,6 +101,13 @@ def test_session_hits_results_and_replays(db: Database) -> None:
     seats = db.session_players(ses.id)
     assert [s.difficulty for s in seats] == ["expert", "easy"]
     assert seats[0].result_data()["score"] == eng.result().score
+
+    stored_inputs = db.hit_inputs(ses.id, ann.id)
+    assert sorted(stored_inputs, key=lambda h: h.seq or 0) == sorted(hits, key=lambda h: h.seq or 0)
+    rescored = PlayerEngine(notes)
+    rescored.queue_inputs(stored_inputs)
+    rescored.finish()
+    assert rescored.result() == eng.result()
 
     rep = Replay.from_engine(eng)
     db.save_replay(ses.id, ann.id, rep.to_json())

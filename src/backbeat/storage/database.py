@@ -22,7 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from backbeat.core.errors import StorageError
+from backbeat.core.errors import InvalidArgumentError, StorageError
+from backbeat.core.kit import Pad
+from backbeat.engine.inputs import InputHit
 from backbeat.storage.migrations import LATEST_VERSION, MIGRATIONS
 from backbeat.storage.rows import (
     AnalysisRow,
@@ -316,6 +318,12 @@ class Database:
                           (name, kind)).fetchone()
         return DeviceRow(*r)
 
+    def get_device(self, device_id: int) -> DeviceRow | None:
+        """A device by id, or None."""
+        with self._read() as c:
+            r = c.execute("SELECT id, name, kind FROM devices WHERE id = ?", (device_id,)).fetchone()
+        return None if r is None else DeviceRow(*r)
+
     def list_devices(self) -> list[DeviceRow]:
         """All devices, by id."""
         with self._read() as c:
@@ -341,6 +349,13 @@ class Database:
                           "FROM calibrations WHERE device_id = ? ORDER BY id DESC LIMIT 1",
                           (device_id,)).fetchone()
         return None if r is None else CalibrationRow(*r)
+
+    def list_calibrations(self, device_id: int) -> list[CalibrationRow]:
+        """Every calibration of a device, oldest first (to show drift over time)."""
+        with self._read() as c:
+            return [CalibrationRow(*r) for r in c.execute(
+                "SELECT id, device_id, audio_offset_ms, video_offset_ms, created_at FROM calibrations "
+                "WHERE device_id = ? ORDER BY id", (device_id,))]
 
     # ------------------------------------------------------------ sessions
 
@@ -496,6 +511,24 @@ class Database:
                 cym = None if r[6] is None else bool(r[6])
                 out.append(HitRow(r[0], r[1], r[2], r[3], r[4], r[5], cym, r[7], r[8], r[9]))
             return out
+
+    def hit_inputs(self, session_id: int, player_id: int) -> list[InputHit]:
+        """A player's stored hits as engine inputs (seq order), e.g. to re-score a session.
+
+        Raises
+        ------
+        StorageError
+            If a stored row cannot be an engine input (a damaged database).
+        """
+        out = []
+        for h in self.hits(session_id, player_id=player_id):
+            try:
+                out.append(InputHit(time_s=h.time_s, pad=Pad(h.pad), velocity=max(1, h.velocity),
+                                    cymbal=h.cymbal, seq=h.seq))
+            except (InvalidArgumentError, ValueError) as exc:
+                raise StorageError(f"{self.path}: stored hit {h.seq} of player {player_id} in session "
+                                   f"{session_id} is invalid ({exc})") from None
+        return out
 
     def count_hits(self, session_id: int, *, player_id: int | None = None) -> int:
         """Number of stored hits of a session (optionally one player)."""
