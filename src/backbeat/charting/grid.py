@@ -27,6 +27,7 @@ class MeterGrid:
     def __init__(self, tempo_map: TempoMap) -> None:
         self.tempo_map = tempo_map
         self._sig_ticks = [ts.tick for ts in tempo_map.time_signatures]
+        self._strength: dict[int, int] = {}
 
     def signature_at(self, tick: int) -> TimeSignature:
         """Time signature in force at ``tick``."""
@@ -49,6 +50,13 @@ class MeterGrid:
         return self.tempo_map.ticks_per_beat(ts) * ts.numerator
 
     def strength(self, tick: int) -> int:
+        """Metric strength of ``tick`` (cached); see :meth:`_strength_of`."""
+        got = self._strength.get(tick)
+        if got is None:
+            got = self._strength[tick] = self._strength_of(tick)
+        return got
+
+    def _strength_of(self, tick: int) -> int:
         """Metric strength of ``tick``: one of DOWNBEAT ... OFF_GRID (lower is stronger).
 
         Eighths and sixteenths are measured against a quarter note (or the

@@ -87,6 +87,10 @@ DEFAULT_PARAMS: dict[Difficulty, ReductionParams] = {
 
 
 def _priority(grid: MeterGrid, tick: int, notes: Sequence[Note]) -> tuple[int, int, int]:
+    if len(notes) == 1:
+        n = notes[0]
+        bonus = (2 if n.dynamic is Dynamic.GHOST else 0) - (1 if n.dynamic is Dynamic.ACCENT else 0)
+        return (grid.strength(tick) + bonus, -n.velocity, tick)
     loud = max(n.velocity for n in notes)
     ghost = any(n.dynamic is Dynamic.GHOST for n in notes)
     accent = any(n.dynamic is Dynamic.ACCENT for n in notes)
@@ -160,7 +164,7 @@ def reduce_notes(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, 
         return beginner_notes(notes, tempo_map, fills=fills)
     p = params or DEFAULT_PARAMS[level]
     grid = MeterGrid(tempo_map)
-    src = [replace(n, double_kick=False) for n in notes if not n.double_kick]
+    src = [n for n in notes if not n.double_kick]
     by_tick: dict[int, list[Note]] = {}
     for n in src:
         by_tick.setdefault(n.tick, []).append(n)
@@ -327,16 +331,22 @@ def build_levels(chart: Chart, *, levels: Iterable[Difficulty] | None = None,
         phrases = tuple(sorted(chart.phrases + fills, key=lambda p: (p.tick, p.kind)))
     section_ticks = [s.tick for s in chart.sections]
     tracks = {k: v for k, v in chart.tracks.items() if k[0] != part}
-    above = expert.notes
+    # A four-lane chart (no pro-drum cymbal markers) still has a hi-hat: the yellow lane.
+    # Reduce a view where yellow is a cymbal, then hand back the original notes.
+    four_lane = not any(n.cymbal for n in expert.notes)
+    originals = {(n.tick, n.pad): n for n in expert.notes}
+    above = tuple(replace(n, cymbal=True) if four_lane and n.pad is Pad.YELLOW else n for n in expert.notes)
     built: dict[Difficulty, tuple[Note, ...]] = {Difficulty.EXPERT: expert.notes}
     for level in REDUCED_LEVELS:
         existing = chart.tracks.get((part, level))
         if existing is not None and len(existing.notes) >= MIN_AUTHORED_NOTES and not regenerate:
             notes = existing.notes
+            above = notes
         else:
-            notes = timed_notes(reduce_notes(above, tm, level, fills=fills, section_ticks=section_ticks), tm)
+            view = reduce_notes(above, tm, level, fills=fills, section_ticks=section_ticks)
+            above = view
+            notes = timed_notes([originals.get((n.tick, n.pad), n) if four_lane else n for n in view], tm)
         built[level] = notes
-        above = notes
     for level, notes in built.items():
         if level in wanted:
             tracks[(part, level)] = Track(level, notes, part)

@@ -97,51 +97,49 @@ def _is_triplet(s: int) -> bool:
     return s % 3 == 0
 
 
-def _snap(x: np.ndarray, s: int) -> np.ndarray:
-    return np.round(x * s) / s
+_GRID_S = np.array(list(GRID_PENALTY), dtype=float)
+_GRID_PEN = np.array(list(GRID_PENALTY.values()), dtype=float)
+_GRID_TRIPLET = np.array([_is_triplet(int(g)) for g in GRID_PENALTY])
+_MIXED_S = (2, 4, 3, 6)
+_MIXED_IDX = np.array([list(GRID_PENALTY).index(g) for g in _MIXED_S])
 
 
 def _choose_grid(pos_beats: np.ndarray, n_beats: int,
                  family_bias: str | None) -> tuple[tuple[int, ...], float]:
-    """Best grid for hits at ``pos_beats`` (beats from the bar start)."""
-
-    def bias(s: int) -> float:
-        if family_bias is None:
-            return 0.0
-        return OFF_FEEL_PENALTY if (family_bias == "triplet") != _is_triplet(s) and s > 1 else 0.0
-
+    """Best grid for hits at ``pos_beats`` (beats from the bar start): (subdivisions per beat, mean error)."""
     if pos_beats.size == 0:
         return (1,) * n_beats, 0.0
-    best: tuple[float, tuple[int, ...], float] = (math.inf, (1,) * n_beats, 0.0)
-    for s, pen in GRID_PENALTY.items():
-        err = float(np.mean(np.abs(pos_beats - _snap(pos_beats, s))))
-        cost = err + pen + bias(s)
-        if cost < best[0]:
-            best = (cost, (s,) * n_beats, err)
+    # err[i, g]: distance of hit i to grid g, in beats.
+    scaled = pos_beats[:, None] * _GRID_S[None, :]
+    err = np.abs(scaled - np.round(scaled)) / _GRID_S[None, :]
+    mean_err = err.mean(axis=0)
+    bias = np.zeros_like(_GRID_PEN)
+    if family_bias is not None:
+        off = (_GRID_TRIPLET != (family_bias == "triplet")) & (_GRID_S > 1)
+        bias[off] = OFF_FEEL_PENALTY
+    cost = mean_err + _GRID_PEN + bias
+    g = int(np.argmin(cost))
+    best_cost, best_subs, best_err = float(cost[g]), (int(_GRID_S[g]),) * n_beats, float(mean_err[g])
     # Mixed: each beat picks straight or triplet on its own.
     beat_idx = np.clip(np.floor(pos_beats + 1 / 24).astype(int), 0, n_beats - 1)
-    subs: list[int] = []
-    total_err = 0.0
-    kinds = set()
-    for k in range(n_beats):
-        xs = pos_beats[beat_idx == k]
-        if xs.size == 0:
-            subs.append(1)
-            continue
-        options = []
-        for s in (2, 4, 3, 6):
-            e = float(np.sum(np.abs(xs - _snap(xs, s))))
-            options.append((e / xs.size + GRID_PENALTY[s], s, e))
-        _, s_best, e_best = min(options)
-        subs.append(s_best)
-        kinds.add(_is_triplet(s_best))
-        total_err += e_best
-    if len(kinds) == 2:
-        err = total_err / pos_beats.size
-        cost = err + MIXED_PENALTY
-        if cost < best[0]:
-            best = (cost, tuple(subs), err)
-    return best[1], best[2]
+    sub_err = err[:, _MIXED_IDX]
+    sums = np.zeros((n_beats, len(_MIXED_S)))
+    np.add.at(sums, beat_idx, sub_err)
+    counts = np.bincount(beat_idx, minlength=n_beats)
+    used = counts > 0
+    if np.count_nonzero(used) >= 2:
+        per_beat_cost = sums[used] / counts[used, None] + _GRID_PEN[_MIXED_IDX][None, :]
+        choice = np.argmin(per_beat_cost, axis=1)
+        kinds = {_is_triplet(_MIXED_S[c]) for c in choice}
+        if len(kinds) == 2:
+            total = float(sums[used][np.arange(choice.size), choice].sum())
+            m_err = total / pos_beats.size
+            if m_err + MIXED_PENALTY < best_cost:
+                subs = [1] * n_beats
+                for beat_no, c in zip(np.flatnonzero(used), choice):
+                    subs[int(beat_no)] = _MIXED_S[int(c)]
+                best_subs, best_err = tuple(subs), m_err
+    return best_subs, best_err
 
 
 def _feel_of(subs: tuple[int, ...], snapped_frac: np.ndarray) -> Feel:
@@ -226,7 +224,8 @@ def quantize_ticks(ticks_f: Sequence[float] | np.ndarray, tempo_map: TempoMap, *
     key_arr = np.asarray(keys, dtype=np.int64) if keys is not None else np.zeros(x.size, dtype=np.int64)
     if key_arr.shape != x.shape:
         raise InvalidArgumentError("keys must have one entry per hit")
-    times_s = tempo_map.ticks_to_seconds(x)
+    to_s = _TickClock(tempo_map)
+    times_s = to_s(x)
     feels: list[BarFeel] = []
     for b in bars:
         subs, err = chosen[b]
@@ -245,7 +244,7 @@ def quantize_ticks(ticks_f: Sequence[float] | np.ndarray, tempo_map: TempoMap, *
             best_ticks = ticks_bar[sel]
             for s_try in candidates:
                 t_try = np.round(b + np.round(pos[sel] * s_try) / s_try * beat).astype(np.int64)
-                if _beat_ok(t_try, times_s[idx[sel]], key_arr[idx[sel]], tempo_map, max_error_s):
+                if _beat_ok(t_try, times_s[idx[sel]], key_arr[idx[sel]], to_s, max_error_s):
                     best_ticks = t_try
                     break
             else:
@@ -257,10 +256,24 @@ def quantize_ticks(ticks_f: Sequence[float] | np.ndarray, tempo_map: TempoMap, *
     return np.maximum(out, 0), feels
 
 
-def _beat_ok(ticks: np.ndarray, times_s: np.ndarray, keys: np.ndarray, tempo_map: TempoMap,
+class _TickClock:
+    """Tick -> seconds for many small arrays (the tempo map's arrays built once)."""
+
+    def __init__(self, tempo_map: TempoMap) -> None:
+        self.starts = np.array([t.tick for t in tempo_map.tempos], dtype=float)
+        self.base_s = np.array(tempo_map.ticks_to_seconds(self.starts), dtype=float)
+        self.s_per_tick = np.array([60.0 / (t.bpm * tempo_map.resolution) for t in tempo_map.tempos])
+
+    def __call__(self, ticks: np.ndarray) -> np.ndarray:
+        arr = np.asarray(ticks, dtype=float)
+        i = np.clip(np.searchsorted(self.starts, arr, side="right") - 1, 0, None)
+        return self.base_s[i] + (arr - self.starts[i]) * self.s_per_tick[i]
+
+
+def _beat_ok(ticks: np.ndarray, times_s: np.ndarray, keys: np.ndarray, to_s: _TickClock,
              max_error_s: float) -> bool:
     """No hit moved more than ``max_error_s``; no two distinct strokes of one lane merged."""
-    moved = np.abs(tempo_map.ticks_to_seconds(ticks) - times_s)
+    moved = np.abs(to_s(ticks) - times_s)
     if np.any(moved > max_error_s):
         return False
     seen: dict[tuple[int, int], float] = {}
