@@ -297,3 +297,14 @@ def test_bad_inputs_rejected(kwargs: dict[str, object]) -> None:
 
 def test_input_pad_given_as_int_is_converted() -> None:
     assert InputHit(1.0, 2).pad is Pad.YELLOW  # type: ignore[arg-type]
+
+
+def test_hit_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import backbeat.engine.player as player_mod
+
+    monkeypatch.setattr(player_mod, "MAX_INPUTS", 3)
+    eng = PlayerEngine([note(1.0)])
+    for k in range(3):
+        eng.queue_input(InputHit(1.0 + k, Pad.RED))
+    with pytest.raises(InvalidArgumentError, match="too many hits"):
+        eng.queue_input(InputHit(9.0, Pad.RED))

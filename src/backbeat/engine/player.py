@@ -53,6 +53,9 @@ _PENDING, _HIT, _MISSED = 0, 1, 2
 _ANY_LANE = 0
 #: Slack (seconds) when searching targets, so window-edge hits survive float rounding.
 _SEARCH_EPS_S = 1e-9
+#: Most hits (accepted + dropped) one engine takes: about 2.5 hours of a drummer
+#: at 20 hits per second. Bounds the memory a misbehaving client can make it hold.
+MAX_INPUTS = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +177,17 @@ class PlayerEngine:
             True if accepted; False if the hit is older than the engine's
             horizon (``now_s - max_input_latency_s`` of the last update) and
             was dropped.
+
+        Raises
+        ------
+        InvalidArgumentError
+            If ``hit`` is not an :class:`InputHit`, or the player already sent
+            :data:`MAX_INPUTS` hits.
         """
         if not isinstance(hit, InputHit):
             raise InvalidArgumentError(f"queue_input expects an InputHit, got {type(hit).__name__}")
+        if len(self._accepted) + len(self._dropped) >= MAX_INPUTS:
+            raise InvalidArgumentError(f"too many hits for one player (limit {MAX_INPUTS})")
         t = float(hit.time_s) - self._input_shift_s
         if t < self._horizon:
             self._dropped.append(hit)
