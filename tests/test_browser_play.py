@@ -1,0 +1,221 @@
+"""End to end in headless Chromium: the real server, the demo song, keyboard and a fake MIDI kit.
+
+Two players side by side: player 1 on the left half of the keyboard (Playwright
+key presses timed from the page's song clock), player 2 on a fake Web MIDI
+kit (``navigator.requestMIDIAccess`` replaced by an init script). Both see
+judgments, the results screen shows both, and the session with every hit is
+found in the SQLite database. Screenshots of the main screens go to
+docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = REPO / "docs" / "screenshots"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--autoplay-policy=no-user-gesture-required"]
+#: Seconds of the song to play.
+PLAY_S = 9.0
+
+# Keyboard left half (see static/js/prefs.js) and General MIDI notes for each (pad, cymbal).
+LEFT_KEYS = {(0, False): "KeyC", (1, False): "KeyA", (2, True): "KeyW", (2, False): "KeyS",
+             (3, True): "KeyE", (3, False): "KeyD", (4, True): "KeyR", (4, False): "KeyF"}
+GM_NOTES = {(0, False): 36, (1, False): 38, (2, True): 42, (2, False): 48, (3, True): 51, (3, False): 45,
+            (4, True): 49, (4, False): 43}
+
+FAKE_MIDI = """
+(() => {
+  const input = new EventTarget();
+  input.id = "fake-kit-1"; input.name = "Fake TD kit"; input.type = "input"; input.state = "connected";
+  const access = { inputs: new Map([[input.id, input]]), outputs: new Map(), sysexEnabled: false,
+                   onstatechange: null, addEventListener() {}, removeEventListener() {} };
+  navigator.requestMIDIAccess = () => Promise.resolve(access);
+  // The kit: strike(note, velocity) fires a note-on on channel 10 now.
+  window.__fakeKit = { strike(note, velocity) {
+    const ev = new Event("midimessage");
+    ev.data = new Uint8Array([0x99, note, velocity]);
+    input.dispatchEvent(ev);
+  } };
+})();
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+    pytest.importorskip("playwright.sync_api")
+    data = tmp_path_factory.mktemp("browser")
+    db = data / "play.db"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backbeat.cli.main", "serve", "--port", str(port), "--data-dir", str(data),
+         "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                with urllib.request.urlopen(url + "api/songs/1", timeout=2) as r:
+                    if b'"status":"ready"' in r.read():
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not get the demo song ready")
+            time.sleep(0.2)
+        yield url, db
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def press_on_time(page: Any, events: list[tuple[float, str, Any]]) -> int:
+    """Fire each (song time, kind, what) when the page's song clock reaches it; returns how many fired."""
+    fired = 0
+    for t, kind, what in events:
+        while True:
+            now = page.evaluate("window.__backbeat.songTime()")
+            wait = t - now
+            if wait <= 0.004:
+                break
+            time.sleep(max(0.0, wait - 0.012) if wait > 0.02 else 0.001)
+        if t - now < -0.05:
+            continue  # we fell behind (loaded machine): skip rather than hit late
+        if kind == "key":
+            page.keyboard.press(what)
+        else:
+            page.evaluate("([n, v]) => window.__fakeKit.strike(n, v)", what)
+        fired += 1
+    return fired
+
+
+def test_two_players_keyboard_and_midi_kit(server: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, db_path = server
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.add_init_script(FAKE_MIDI)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+
+        # Settings: connect the (fake) MIDI kit.
+        page.click("[data-nav=settings]")
+        page.click("#midi-enable")
+        page.wait_for_function("document.querySelector('#midi-status').textContent.includes('Fake TD kit')")
+        page.evaluate("window.__fakeKit.strike(38, 77)")
+        page.wait_for_function(
+            "document.querySelector('#midi-last').textContent.includes('note 38 velocity 77')")
+        page.screenshot(path=str(SHOTS / "settings.png"))
+
+        # Library: pick the demo, two players.
+        page.click("[data-nav=library]")
+        page.click(".song >> text=Backbeat Demo Groove")
+        page.check("input[name=nplayers][value='2']")
+        rows = page.locator(".player-row")
+        rows.nth(0).locator(".p-name").fill("Keys")
+        rows.nth(0).locator(".p-input").select_option("keyboard-left")
+        rows.nth(0).locator(".p-level").select_option("easy")
+        rows.nth(1).locator(".p-name").fill("Kit")
+        rows.nth(1).locator(".p-input").select_option("midi:fake-kit-1")
+        rows.nth(1).locator(".p-level").select_option("medium")
+        page.uncheck("#count-in")
+        page.screenshot(path=str(SHOTS / "library.png"))
+
+        page.click("#start-btn")
+        page.wait_for_function("window.__backbeat.session && window.__backbeat.songTime() > 0.05",
+                               timeout=30000)
+        charts = page.evaluate("window.__backbeat.session.slots.map(s => s.chart.notes)")
+        events: list[tuple[float, str, Any]] = []
+        for n in charts[0]:
+            if 0.3 < n["t"] < PLAY_S:
+                events.append((n["t"], "key", LEFT_KEYS[(n["pad"], n["cymbal"])]))
+        for n in charts[1]:
+            if 0.3 < n["t"] < PLAY_S:
+                events.append((n["t"], "midi", [GM_NOTES[(n["pad"], n["cymbal"])], 90]))
+        events.sort(key=lambda e: e[0])
+        shot_at = 6.0
+        shot_taken = False
+        fired = 0
+        for chunk_start in range(0, len(events), 4):
+            chunk = events[chunk_start:chunk_start + 4]
+            fired += press_on_time(page, chunk)
+            if not shot_taken and chunk[-1][0] > shot_at:
+                page.screenshot(path=str(SHOTS / "play-two-players.png"))
+                shot_taken = True
+        time.sleep(0.4)
+        live = page.evaluate("window.__backbeat.session.slots.map(s => s.view.counts)")
+        page.click("#stop-btn")
+        page.wait_for_function("window.__backbeat.screen === 'results' && window.__backbeat.results",
+                               timeout=20000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SHOTS / "results.png"), full_page=True)
+        results = page.evaluate("window.__backbeat.results.map(r => [r.player.name, r.result])")
+        session_id = int(page.evaluate("window.__backbeat.session.sessionId"))
+        browser.close()
+
+    assert not errors, errors
+    played = {0: sum(1 for e in events if e[1] == "key"), 1: sum(1 for e in events if e[1] == "midi")}
+    assert fired >= 0.8 * len(events), (fired, len(events))
+    # Live judgments reached both highways.
+    for i in (0, 1):
+        hits = sum(live[i].get(k, 0) for k in ("perfect", "great", "good"))
+        assert hits >= 0.6 * played[i], (i, live[i], played[i])
+    by_name = dict(results)
+    for name, i in (("Keys", 0), ("Kit", 1)):
+        r = by_name[name]
+        hits = r["counts"]["perfect"] + r["counts"]["great"] + r["counts"]["good"]
+        assert hits >= 0.6 * played[i], (name, r["counts"], played[i])
+    assert by_name["Kit"]["notes_total"] > by_name["Keys"]["notes_total"]  # medium is denser than easy
+
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT p.name, sp.difficulty, COUNT(h.seq), SUM(h.judgment IN ('perfect','great','good')) "
+            "FROM session_players sp JOIN players p ON p.id = sp.player_id "
+            "LEFT JOIN hits h ON h.session_id = sp.session_id AND h.player_id = sp.player_id "
+            "WHERE sp.session_id = ? GROUP BY p.name, sp.difficulty", (session_id,)).fetchall()
+        velocities = {v for (v,) in con.execute(
+            "SELECT DISTINCT h.velocity FROM hits h JOIN players p ON p.id = h.player_id "
+            "WHERE h.session_id = ? AND p.name = 'Kit'", (session_id,))}
+    finally:
+        con.close()
+    stored = {name: (level, n, good) for name, level, n, good in rows}
+    assert stored["Keys"][0] == "easy" and stored["Kit"][0] == "medium"
+    # Every key press and every pad strike that fired is in the database.
+    assert stored["Keys"][1] + stored["Kit"][1] == fired
+    assert velocities == {90}  # MIDI velocity kept
