@@ -19,6 +19,7 @@ from backbeat.engine import (
     human_bot,
     notes_fingerprint,
     simulate,
+    simulate_events,
 )
 
 
@@ -56,7 +57,10 @@ def test_replay_json_round_trip_and_resimulation() -> None:
     r1 = simulate(back, notes)
     assert r1 == eng.result()
     assert simulate(back, notes) == r1
-    assert "pickle" not in text
+    result, events = simulate_events(back, notes)
+    assert result == r1
+    assert [e.time_s for e in events] == sorted(e.time_s for e in events)
+    assert sum(1 for e in events if e.judgment.is_hit) == r1.lanes["all"].hits
 
 
 def test_dropped_hits_are_kept_in_the_replay() -> None:

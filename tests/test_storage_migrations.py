@@ -79,6 +79,30 @@ def test_truncated_database_is_refused(tmp_path: Path) -> None:
         Database(path)
 
 
+def test_damaged_pages_give_storage_errors(tmp_path: Path) -> None:
+    path = tmp_path / "pages.db"
+    with Database(path) as db:
+        for i in range(300):
+            db.add_song(title=f"song number {i} " * 10, artist="band " * 10)
+        db.check_integrity()
+        db._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 8 * page
+    for k in range(2, len(data) // page):  # smash the middle of every page after the first two
+        mid = k * page + page // 2
+        data[mid:mid + 64] = b"\xa5" * 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(StorageError, match=r"pages\.db"):
+        with Database(path) as db:
+            db.check_integrity()
+    try:
+        with Database(path) as db:
+            db.list_songs()
+    except StorageError:
+        pass  # reading damaged pages is reported as a StorageError, never a raw sqlite3 error
+
+
 def test_directory_and_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="is a directory"):
         Database(tmp_path)

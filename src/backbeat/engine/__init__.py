@@ -10,7 +10,7 @@ from backbeat.engine.bots import bot_inputs, human_bot, perfect_bot
 from backbeat.engine.calibration import CalibrationResult, calibrate_taps, robust_offset_ms
 from backbeat.engine.inputs import InputHit, JudgmentEvent
 from backbeat.engine.player import PlayerEngine, Target
-from backbeat.engine.replay import Replay, ReplaySettings, notes_fingerprint, simulate
+from backbeat.engine.replay import Replay, ReplaySettings, notes_fingerprint, simulate, simulate_events
 from backbeat.engine.results import LaneStats, PlayerResult, PlayerState, TimingHistogram
 from backbeat.engine.session import CombinedResult, SessionEngine
 from backbeat.engine.settings import EngineSettings
@@ -40,4 +40,5 @@ __all__ = [
     "perfect_bot",
     "robust_offset_ms",
     "simulate",
+    "simulate_events",
 ]

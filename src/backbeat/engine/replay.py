@@ -19,7 +19,7 @@ from typing import Any
 
 from backbeat.core.chart import MAIN_PART, Note
 from backbeat.core.errors import InvalidArgumentError
-from backbeat.engine.inputs import InputHit
+from backbeat.engine.inputs import InputHit, JudgmentEvent
 from backbeat.engine.player import PlayerEngine
 from backbeat.engine.results import PlayerResult
 from backbeat.engine.settings import EngineSettings
@@ -191,6 +191,15 @@ def simulate(replay: Replay, notes: Sequence[Note]) -> PlayerResult:
     InvalidArgumentError
         If the replay records a notes fingerprint and ``notes`` differ from it.
     """
+    return simulate_events(replay, notes)[0]
+
+
+def simulate_events(replay: Replay, notes: Sequence[Note]) -> tuple[PlayerResult, list[JudgmentEvent]]:
+    """Like :func:`simulate`, also returning every judgment event in song-time order.
+
+    Useful to draw a past performance (e.g. a "ghost" of one's best run) or to
+    analyse it hit by hit.
+    """
     expected = replay.settings.notes_fingerprint
     if expected and expected != notes_fingerprint(notes):
         raise InvalidArgumentError(
@@ -200,7 +209,6 @@ def simulate(replay: Replay, notes: Sequence[Note]) -> PlayerResult:
     engine = PlayerEngine(notes, settings=replay.settings.engine)
     for hit in replay.inputs:
         engine.queue_input(hit)
-    engine.finish()
-    for _hit in replay.dropped:
-        engine.state.dropped_inputs += 1
-    return engine.result()
+    events = engine.finish()
+    engine.state.dropped_inputs += len(replay.dropped)
+    return engine.result(), events

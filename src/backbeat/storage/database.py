@@ -130,6 +130,22 @@ class Database:
         with self._read() as conn:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def check_integrity(self) -> None:
+        """Run SQLite's quick check of every page and index.
+
+        Opening a database checks only its header; call this (e.g. at server
+        start) to find damage deeper in the file.
+
+        Raises
+        ------
+        StorageError
+            Naming the file and the first problems SQLite reports.
+        """
+        with self._read() as c:
+            rows = [str(r[0]) for r in c.execute("PRAGMA quick_check(5)")]
+        if rows != ["ok"]:
+            raise StorageError(f"{self.path}: the database is damaged: {'; '.join(rows)}")
+
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
         """One write transaction; sqlite errors become StorageError naming ``what``."""
