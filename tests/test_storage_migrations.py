@@ -143,6 +143,13 @@ def test_database_locked_by_another_program(tmp_path: Path) -> None:
         assert db.add_song(title="x").id == 1
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_location_where_no_file_can_be_created() -> None:
+    # Works even as root, unlike file permissions.
+    with pytest.raises(StorageError, match=r"/proc/backbeat-test\.db: cannot open database"):
+        Database("/proc/backbeat-test.db")
+
+
 def test_memory_database() -> None:
     with Database(":memory:") as db:
         assert db.add_song(title="m").id == 1
