@@ -115,10 +115,9 @@ def detect_meter(patterns: np.ndarray, *, beat_bpm: float) -> Meter:
     sim = {lag: _pattern_similarity(patterns, lag) for lag in (2, 3, 4, 6, 8, 9, 12)}
     score4 = (sim[4] + sim[8]) / 2 + 0.02  # prior: 4/4 is by far the most common
     score3 = (sim[3] + sim[6] + sim[9]) / 3
-    score6 = (sim[6] + sim[12]) / 2
     if score3 > score4:
         # Triple grouping of fast beats: eighth notes of 6/8 rather than a very fast 3/4.
-        if beat_bpm >= 140 and score6 >= score3 - 0.01:
+        if beat_bpm >= 140:
             return Meter(6, 8)
         return Meter(3, 4)
     return Meter(4, 4)

@@ -1,0 +1,233 @@
+"""Benchmark of the analysis: accuracy and speed beside librosa on the same files.
+
+Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
+``X.onsets.tsv`` = ``time class5 ...``):
+
+* ``dev-renders``: ../shared/data/dev-renders, 12 drum-only grooves. TUNING DATA.
+* ``eval-drums``, ``eval-mix``: cache/eval/{drums,mix} (held-out kits; full-band
+  mixes), when present. Not used for tuning.
+* ``real-songs``: ../shared/data/real-songs, no annotations: tempo and time only.
+
+Per set it prints beat F (mir_eval, ±70 ms), downbeat F (±70 ms), drum onset F
+per class (±50 ms) and the mean of kick/snare/hi-hat, speed (× real time) and
+the same beat/downbeat F and speed for ``librosa.beat.beat_track`` (downbeats:
+every 4th beat from the first, librosa has no downbeat tracker), with ratios.
+
+When Backbeat reports a compound meter (6/8 with eighth-note beats), the beat
+F is computed on the dotted-quarter pulse (positions 1 and 4), the level the
+annotations count.
+
+Usage::
+
+    nice -n 10 .venv/bin/python bench/analysis.py [--sets dev-renders,eval-drums,eval-mix,real-songs]
+        [--beat-sources auto,dsp] [--memory] [--per-file]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+SETS = {
+    "dev-renders": (SHARED / "dev-renders", "*.flac", True),
+    "eval-drums": (ROOT / "cache" / "eval" / "drums", "*.flac", False),
+    "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", False),
+    "real-songs": (SHARED / "real-songs", "*.ogg", False),
+}
+CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal"}
+
+
+@dataclass
+class SetStats:
+    beat_f: list[float] = field(default_factory=list)
+    down_f: list[float] = field(default_factory=list)
+    lib_beat_f: list[float] = field(default_factory=list)
+    lib_down_f: list[float] = field(default_factory=list)
+    drum_f: dict[str, list[float]] = field(default_factory=dict)
+    audio_s: float = 0.0
+    ours_s: float = 0.0
+    lib_s: float = 0.0
+    meters_ok: int = 0
+    meters_n: int = 0
+
+
+def read_annotations(stem: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
+    beats_path = stem.with_suffix(".beats")
+    if not beats_path.exists():
+        return None
+    ann = np.loadtxt(beats_path, ndmin=2)
+    onsets: dict[str, list[float]] = {c: [] for c in CLASS5.values()}
+    ons_path = stem.with_suffix(".onsets.tsv")
+    if ons_path.exists():
+        with ons_path.open() as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                onsets[CLASS5[row["class5"]]].append(float(row["time"]))
+    return ann[:, 0], ann[:, 1].astype(int), {k: np.asarray(v) for k, v in onsets.items()}
+
+
+def librosa_beats(path: Path) -> tuple[np.ndarray, float, float]:
+    import librosa
+
+    t0 = time.perf_counter()
+    y, sr = librosa.load(str(path), sr=22050, mono=True)
+    tempo, frames = librosa.beat.beat_track(y=y, sr=sr, units="frames")
+    beats = librosa.frames_to_time(frames, sr=sr)
+    return np.asarray(beats), float(np.atleast_1d(tempo)[0]), time.perf_counter() - t0
+
+
+def startup_s() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "backbeat.cli.main", "--help"], capture_output=True, check=True)
+    return time.perf_counter() - t0
+
+
+def memory_check() -> None:
+    """Peak RSS decoding and analysing a 60-minute file (built by tiling a dev render)."""
+    import tempfile
+
+    import soundfile as sf
+
+    src = SHARED / "dev-renders" / "drummer1__session3__13.flac"
+    if not src.exists():
+        print("memory check skipped: dev-renders not found")
+        return
+    x, sr = sf.read(src, dtype="float32")
+    with tempfile.TemporaryDirectory() as d:
+        long_path = Path(d) / "sixty_minutes.flac"
+        with sf.SoundFile(long_path, "w", samplerate=sr, channels=2, format="FLAC", subtype="PCM_16") as f:
+            stereo = np.stack([x, x], axis=1)
+            total = 0
+            while total < 3600 * sr:
+                f.write(stereo)
+                total += len(stereo)
+        for what in ("decode", "analyze"):
+            code = (
+                "import resource, time\n"
+                "from backbeat.analysis.audio import load_audio\n"
+                "from backbeat.analysis.pipeline import Analyzer\n"
+                "t=time.perf_counter()\n"
+                f"p={str(long_path)!r}\n"
+                + ("load_audio(p, max_duration_s=None)\n" if what == "decode" else
+                   "a=Analyzer(max_duration_s=None).analyze(p)\n")
+                + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, time.perf_counter()-t)\n"
+            )
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            rss_mb, secs = (float(v) for v in out.stdout.split())
+            print(f"60-minute stereo 44.1 kHz FLAC, {what}: peak RSS {rss_mb:.0f} MiB, {secs:.1f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="dev-renders,eval-drums,eval-mix,real-songs")
+    parser.add_argument("--beat-sources", default="auto,dsp",
+                        help="comma list of auto, dsp, model (model/auto need the drum model's beat output)")
+    parser.add_argument("--memory", action="store_true", help="also measure peak memory on a 60-minute file")
+    parser.add_argument("--per-file", action="store_true", help="print a line per file")
+    parser.add_argument("--no-librosa", action="store_true")
+    args = parser.parse_args()
+
+    import mir_eval
+
+    t0 = time.perf_counter()
+    from backbeat.analysis.pipeline import Analyzer
+
+    analyzers = {}
+    for source in args.beat_sources.split(","):
+        try:
+            analyzers[source] = Analyzer(beat_source=source)
+        except Exception as exc:  # a missing model is reported, not fatal
+            print(f"beat source {source!r} unavailable: {exc}")
+    load_s = time.perf_counter() - t0
+    print(f"start-up: `backbeat --help` {startup_s():.2f} s; import + model load {load_s:.2f} s")
+    first = next(iter(analyzers.values()))
+    print(f"drum model: {'loaded' if first.model is not None else 'unavailable: ' + first.model_problem}")
+
+    for set_name in args.sets.split(","):
+        folder, pattern, tuning = SETS[set_name]
+        files = sorted(folder.glob(pattern))
+        if not files:
+            print(f"\n== {set_name}: not found ({folder}), skipped")
+            continue
+        print(f"\n== {set_name}: {len(files)} files ({'TUNING set' if tuning else 'not used for tuning'})")
+        stats = {s: SetStats() for s in analyzers}
+        lib = SetStats()
+        for path in files:
+            stem = path.with_suffix("")
+            truth = read_annotations(stem)
+            lib_beats = np.zeros(0)
+            lib_tempo = 0.0
+            if not args.no_librosa:
+                lib_beats, lib_tempo, secs = librosa_beats(path)
+                lib.lib_s += secs
+            for source, analyzer in analyzers.items():
+                st = stats[source]
+                t = time.perf_counter()
+                a = analyzer.analyze(path)
+                st.ours_s += time.perf_counter() - t
+                st.audio_s += a.duration_s
+                beats = np.array([b.time_s for b in a.beats])
+                pos = np.array([b.position for b in a.beats])
+                meter = a.extra.get("meter", "4/4")
+                line = f"  {path.name[:40]:40s} [{source}] {meter:>4s} " + (
+                    f"{a.tempo_map[0].bpm:6.1f} BPM" if a.tempo_map else "no tempo")
+                if truth is not None:
+                    ref_b, ref_p, onsets = truth
+                    eval_beats = beats[(pos == 1) | (pos == 4)] if meter == "6/8" else beats
+                    st.beat_f.append(mir_eval.beat.f_measure(ref_b, eval_beats))
+                    st.down_f.append(mir_eval.onset.f_measure(ref_b[ref_p == 1], beats[pos == 1],
+                                                              window=0.07)[0])
+                    ref_meter = int(ref_p.max())
+                    st.meters_n += 1
+                    st.meters_ok += int(int(meter.split("/")[0]) in ({ref_meter} if ref_meter != 2 else {2, 6}))
+                    for inst, ref_on in onsets.items():
+                        est_on = np.array([d.time_s for d in a.drums if d.instrument.value == inst])
+                        if ref_on.size:
+                            st.drum_f.setdefault(inst, []).append(
+                                mir_eval.onset.f_measure(ref_on, est_on, window=0.05)[0] if est_on.size else 0.0)
+                    line += f"  beat F {st.beat_f[-1]:.3f} down F {st.down_f[-1]:.3f}"
+                    if source == next(iter(analyzers)) and not args.no_librosa:
+                        lib.beat_f.append(mir_eval.beat.f_measure(ref_b, lib_beats))
+                        lib.lib_down_f.append(mir_eval.onset.f_measure(ref_b[ref_p == 1], lib_beats[::4],
+                                                                       window=0.07)[0])
+                        line += f"  | librosa beat F {lib.beat_f[-1]:.3f} ({lib_tempo:.1f} BPM)"
+                elif not args.no_librosa:
+                    line += f"  | librosa {lib_tempo:.1f} BPM"
+                if args.per_file:
+                    print(line)
+        for source, st in stats.items():
+            speed = st.audio_s / st.ours_s if st.ours_s else 0.0
+            print(f"[{source}] audio {st.audio_s:.0f} s, analysis {st.ours_s:.2f} s = {speed:.0f}x real time")
+            if st.beat_f:
+                km = [np.mean(st.drum_f[k]) for k in ("kick", "snare", "hihat") if k in st.drum_f]
+                drums = " ".join(f"{k}={np.mean(v):.3f}" for k, v in st.drum_f.items())
+                print(f"[{source}] beat F {np.mean(st.beat_f):.3f}  downbeat F {np.mean(st.down_f):.3f}  "
+                      f"meter right {st.meters_ok}/{st.meters_n}")
+                print(f"[{source}] drum onset F {drums}  mean(KD,SD,HH)={np.mean(km) if km else 0:.3f}")
+        if not args.no_librosa:
+            first_stats = next(iter(stats.values()))
+            lib_speed = first_stats.audio_s / lib.lib_s if lib.lib_s else 0.0
+            ours_speed = first_stats.audio_s / first_stats.ours_s if first_stats.ours_s else 0.0
+            ratio = ours_speed / lib_speed if lib_speed else 0.0
+            print(f"[librosa.beat.beat_track] {lib_speed:.0f}x real time (Backbeat full analysis is "
+                  f"{ratio:.2f}x its speed)")
+            if lib.beat_f:
+                print(f"[librosa.beat.beat_track] beat F {np.mean(lib.beat_f):.3f}  downbeat F (every 4th) "
+                      f"{np.mean(lib.lib_down_f):.3f}; Backbeat/librosa beat F ratio "
+                      f"{np.mean(first_stats.beat_f) / max(np.mean(lib.beat_f), 1e-9):.2f}")
+    if args.memory:
+        print()
+        memory_check()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
