@@ -308,3 +308,20 @@ def test_hit_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         eng.queue_input(InputHit(1.0 + k, Pad.RED))
     with pytest.raises(InvalidArgumentError, match="too many hits"):
         eng.queue_input(InputHit(9.0, Pad.RED))
+
+
+def test_dynamics_judged_relative_to_normal_velocity() -> None:
+    from backbeat.core.chart import Dynamic
+
+    def dn(t: float, dyn: Dynamic) -> Note:
+        return Note(tick=round(t * 1000), pad=Pad.RED, time_s=t, dynamic=dyn)
+
+    notes = [dn(1.0, Dynamic.NORMAL), dn(1.5, Dynamic.NORMAL), dn(2.0, Dynamic.ACCENT),
+             dn(2.5, Dynamic.ACCENT), dn(3.0, Dynamic.GHOST), dn(3.5, Dynamic.GHOST), dn(4.0, Dynamic.GHOST)]
+    hits = [InputHit(1.0, Pad.RED, velocity=80), InputHit(1.5, Pad.RED, velocity=80),
+            InputHit(2.0, Pad.RED, velocity=110), InputHit(2.5, Pad.RED, velocity=85),
+            InputHit(3.0, Pad.RED, velocity=40), InputHit(3.5, Pad.RED, velocity=79)]
+    d = play(notes, hits).result().dynamics
+    assert d.reference_velocity == 80.0
+    assert (d.accent_notes, d.accent_hits, d.accents_loud) == (2, 2, 1)
+    assert (d.ghost_notes, d.ghost_hits, d.ghosts_soft) == (3, 2, 1)

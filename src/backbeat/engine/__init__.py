@@ -11,7 +11,7 @@ from backbeat.engine.calibration import CalibrationResult, calibrate_taps, robus
 from backbeat.engine.inputs import InputHit, JudgmentEvent
 from backbeat.engine.player import PlayerEngine, Target
 from backbeat.engine.replay import Replay, ReplaySettings, notes_fingerprint, simulate, simulate_events
-from backbeat.engine.results import LaneStats, PlayerResult, PlayerState, TimingHistogram
+from backbeat.engine.results import DynamicsStats, LaneStats, PlayerResult, PlayerState, TimingHistogram
 from backbeat.engine.session import CombinedResult, SessionEngine
 from backbeat.engine.settings import EngineSettings
 
@@ -19,6 +19,7 @@ __all__ = [
     "BEGINNER_WINDOWS",
     "CalibrationResult",
     "CombinedResult",
+    "DynamicsStats",
     "EngineSettings",
     "HitWindows",
     "InputHit",

@@ -39,12 +39,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from backbeat.core.chart import Note
+from backbeat.core.chart import Dynamic, Note
 from backbeat.core.errors import InvalidArgumentError
 from backbeat.core.judgment import HitWindows, Judgment
 from backbeat.core.kit import CYMBAL_PADS, Pad
 from backbeat.engine.inputs import InputHit, JudgmentEvent
-from backbeat.engine.results import LaneStats, PlayerResult, PlayerState, TimingHistogram
+from backbeat.engine.results import DynamicsStats, LaneStats, PlayerResult, PlayerState, TimingHistogram
 from backbeat.engine.scoring import POINTS, multiplier_for_combo
 from backbeat.engine.settings import EngineSettings, Mode
 
@@ -72,12 +72,16 @@ class Target:
         Whether the (single) note is a cymbal; for chords, whether any is.
     note_indices
         Indices of the notes in the engine's sorted ``notes``.
+    dynamic
+        ``"normal"``, ``"accent"`` or ``"ghost"`` (a chord is an accent if any
+        note is, a ghost if all are).
     """
 
     time_s: float
     pads: tuple[Pad, ...]
     cymbal: bool
     note_indices: tuple[int, ...]
+    dynamic: str = "normal"
 
 
 class PlayerEngine:
@@ -153,6 +157,7 @@ class PlayerEngine:
         }
         self._status = [_PENDING] * len(self.targets)
         self._offsets_ms: list[float | None] = [None] * len(self.targets)
+        self._velocity: list[int | None] = [None] * len(self.targets)
         # Misses fire in deadline order; equal deadlines by target id.
         self._deadlines = [t.time_s + self._good_s for t in self.targets]
         self._miss_order = sorted(range(len(self.targets)), key=lambda i: (self._deadlines[i], i))
@@ -333,6 +338,7 @@ class PlayerEngine:
         self._status[tid] = _HIT
         self._judged += 1
         self._offsets_ms[tid] = offset_ms
+        self._velocity[tid] = hit.velocity
         st.counts[judgment] += 1
         st.combo += 1
         st.max_combo = max(st.max_combo, st.combo)
@@ -383,6 +389,10 @@ class PlayerEngine:
             name: LaneStats.from_offsets(offs, notes=n, misses=m) for name, (offs, n, m) in per_lane.items()
         }
         lanes["all"] = LaneStats.from_offsets(all_offsets, notes=notes_all, misses=misses_all)
+        dynamics = DynamicsStats.from_hits([
+            (self.targets[tid].dynamic, self._velocity[tid])
+            for tid, status in enumerate(self._status) if status != _PENDING
+        ])
         return PlayerResult(
             mode=self.settings.mode,
             playback_rate=self.settings.playback_rate,
@@ -397,6 +407,7 @@ class PlayerEngine:
             lanes=lanes,
             histogram=TimingHistogram.from_offsets(all_offsets, range_ms=self.settings.windows.good_ms),
             complete=all(s != _PENDING for s in self._status),
+            dynamics=dynamics,
         )
 
 
@@ -413,7 +424,7 @@ def _sorted_notes(notes: Sequence[Note]) -> tuple[Note, ...]:
 
 def _build_targets(notes: tuple[Note, ...], *, any_pad: bool) -> tuple[Target, ...]:
     if not any_pad:
-        return tuple(Target(n.time_s, (n.pad,), n.cymbal, (i,)) for i, n in enumerate(notes))
+        return tuple(Target(n.time_s, (n.pad,), n.cymbal, (i,), n.dynamic.value) for i, n in enumerate(notes))
     targets: list[Target] = []
     i = 0
     while i < len(notes):
@@ -426,6 +437,15 @@ def _build_targets(notes: tuple[Note, ...], *, any_pad: bool) -> tuple[Target, .
             tuple(sorted({n.pad for n in group})),
             any(n.cymbal for n in group),
             tuple(range(i, j + 1)),
+            _chord_dynamic(group),
         ))
         i = j + 1
     return tuple(targets)
+
+
+def _chord_dynamic(group: Sequence[Note]) -> str:
+    if any(n.dynamic is Dynamic.ACCENT for n in group):
+        return Dynamic.ACCENT.value
+    if all(n.dynamic is Dynamic.GHOST for n in group):
+        return Dynamic.GHOST.value
+    return Dynamic.NORMAL.value

@@ -7,6 +7,7 @@ can be stored, sent to the browser and compared for equality in tests.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,6 +183,79 @@ class TimingHistogram:
                    counts=tuple(int(c) for c in data["counts"]))
 
 
+#: An accent counts as played loud at this multiple of the player's normal-note velocity, or more.
+ACCENT_VELOCITY_RATIO = 1.15
+#: A ghost note counts as played soft at this multiple of the normal-note velocity, or less.
+GHOST_VELOCITY_RATIO = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicsStats:
+    """How well accents and ghost notes were played (meaningful with velocity-sensitive pads).
+
+    Velocities are judged relative to the player's own median velocity on
+    normal notes (``reference_velocity``; 100 when no normal note was hit).
+
+    Attributes
+    ----------
+    accent_notes, accent_hits, accents_loud
+        Accent notes judged, played, and played at least
+        :data:`ACCENT_VELOCITY_RATIO` x the reference.
+    ghost_notes, ghost_hits, ghosts_soft
+        Ghost notes judged, played, and played at most
+        :data:`GHOST_VELOCITY_RATIO` x the reference.
+    reference_velocity
+        Median velocity of the hits on normal notes.
+    """
+
+    accent_notes: int = 0
+    accent_hits: int = 0
+    accents_loud: int = 0
+    ghost_notes: int = 0
+    ghost_hits: int = 0
+    ghosts_soft: int = 0
+    reference_velocity: float = 100.0
+
+    @classmethod
+    def from_hits(cls, judged: Sequence[tuple[str, int | None]]) -> DynamicsStats:
+        """Statistics from ``(dynamic, velocity or None if missed)`` per judged target.
+
+        ``dynamic`` is ``"normal"``, ``"accent"`` or ``"ghost"``.
+        """
+        normal = sorted(v for d, v in judged if d == "normal" and v is not None)
+        ref = float(statistics.median(normal)) if normal else 100.0
+        acc = [v for d, v in judged if d == "accent"]
+        gho = [v for d, v in judged if d == "ghost"]
+        return cls(
+            accent_notes=len(acc),
+            accent_hits=sum(1 for v in acc if v is not None),
+            accents_loud=sum(1 for v in acc if v is not None and v >= ACCENT_VELOCITY_RATIO * ref),
+            ghost_notes=len(gho),
+            ghost_hits=sum(1 for v in gho if v is not None),
+            ghosts_soft=sum(1 for v in gho if v is not None and v <= GHOST_VELOCITY_RATIO * ref),
+            reference_velocity=ref,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "accent_notes": self.accent_notes, "accent_hits": self.accent_hits,
+            "accents_loud": self.accents_loud, "ghost_notes": self.ghost_notes,
+            "ghost_hits": self.ghost_hits, "ghosts_soft": self.ghosts_soft,
+            "reference_velocity": self.reference_velocity,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DynamicsStats:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            accent_notes=int(data["accent_notes"]), accent_hits=int(data["accent_hits"]),
+            accents_loud=int(data["accents_loud"]), ghost_notes=int(data["ghost_notes"]),
+            ghost_hits=int(data["ghost_hits"]), ghosts_soft=int(data["ghosts_soft"]),
+            reference_velocity=float(data["reference_velocity"]),
+        )
+
+
 @dataclass(frozen=True)
 class PlayerResult:
     """Final (or so-far) result of one player.
@@ -202,6 +276,8 @@ class PlayerResult:
         Hits ignored for arriving too late.
     free_hits
         Stray hits before the first or after the last judged note (not counted as overhits).
+    dynamics
+        Accents and ghost notes (:class:`DynamicsStats`).
     lanes
         Lane name (``kick``, ``red``, ``yellow``, ``blue``, ``green``; ``any``
         in any-pad mode) -> :class:`LaneStats`, plus ``all`` over every lane.
@@ -224,6 +300,7 @@ class PlayerResult:
     histogram: TimingHistogram
     complete: bool
     free_hits: int = 0
+    dynamics: DynamicsStats = DynamicsStats()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -241,6 +318,7 @@ class PlayerResult:
             "lanes": {k: v.to_dict() for k, v in self.lanes.items()},
             "histogram": self.histogram.to_dict(),
             "complete": self.complete,
+            "dynamics": self.dynamics.to_dict(),
         }
 
     @classmethod
@@ -269,6 +347,7 @@ class PlayerResult:
                 histogram=TimingHistogram.from_dict(data["histogram"]),
                 complete=bool(data["complete"]),
                 free_hits=int(data.get("free_hits", 0)),
+                dynamics=DynamicsStats.from_dict(data["dynamics"]) if "dynamics" in data else DynamicsStats(),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidArgumentError(f"malformed player result: {exc!r}") from None
