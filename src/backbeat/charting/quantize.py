@@ -56,7 +56,7 @@ class Feel(StrEnum):
 #: Candidate grids (subdivisions per beat) and their complexity penalty, in beats of mean error.
 GRID_PENALTY: dict[int, float] = {1: 0.0, 2: 0.004, 4: 0.012, 8: 0.035, 3: 0.012, 6: 0.03, 12: 0.06}
 #: Penalty of a bar mixing straight and triplet beats.
-MIXED_PENALTY = 0.03
+MIXED_PENALTY = 0.016
 #: Extra penalty for a grid outside the section's main feel family.
 OFF_FEEL_PENALTY = 0.008
 #: Largest move (seconds) quantisation may give a hit before the beat's grid is refined.
