@@ -103,12 +103,19 @@ class PlayerEngine:
         A complete :class:`EngineSettings` instead of the individual keywords
         (passing both is an error).
 
+    Notes
+    -----
+    An engine is not thread-safe: drive it from one thread or task.
+
     Examples
     --------
-    >>> eng = PlayerEngine(notes)                     # doctest: +SKIP
-    >>> eng.queue_input(InputHit(time_s=1.002, pad=Pad.RED))
-    >>> events = eng.update(now_s=1.5)
-    >>> eng.finish(); eng.result().accuracy
+    ::
+
+        eng = PlayerEngine(track.notes)
+        eng.queue_input(InputHit(time_s=1.002, pad=Pad.RED))
+        events = eng.update(now_s=1.5)
+        eng.finish()
+        eng.result().accuracy
     """
 
     def __init__(
