@@ -53,3 +53,20 @@ def test_session_errors() -> None:
     ses = SessionEngine({"a": PlayerEngine(chart())})
     with pytest.raises(InvalidArgumentError, match="no player 'b'"):
         ses.queue_input("b", InputHit(1.0, Pad.RED))
+
+
+def test_players_join_and_leave() -> None:
+    notes = chart()
+    ses = SessionEngine({"a": PlayerEngine(notes)})
+    ses.add_player("b", PlayerEngine(notes, mode="any_pad"))
+    with pytest.raises(InvalidArgumentError, match="already"):
+        ses.add_player("b", PlayerEngine(notes))
+    ses.queue_input("b", InputHit(0.0, Pad.KICK))
+    ses.finish()
+    assert ses.combined_result().notes_hit == 1
+    left = ses.remove_player("b")
+    assert left.result().counts["perfect"] == 1
+    assert set(ses.results()) == {"a"}
+    ses.remove_player("a")
+    with pytest.raises(InvalidArgumentError, match="no players"):
+        ses.combined_result()

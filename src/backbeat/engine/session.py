@@ -75,6 +75,32 @@ class SessionEngine:
                 raise InvalidArgumentError(f"player {pid!r} needs a PlayerEngine, got {type(eng).__name__}")
         self.players: dict[str, PlayerEngine] = dict(players)
 
+    def add_player(self, player_id: str, engine: PlayerEngine) -> None:
+        """Seat another player (e.g. a friend joining mid-song).
+
+        Raises
+        ------
+        InvalidArgumentError
+            If the id is taken or invalid, or the session is full.
+        """
+        if not isinstance(player_id, str) or not player_id:
+            raise InvalidArgumentError(f"player ids must be non-empty strings, got {player_id!r}")
+        if player_id in self.players:
+            raise InvalidArgumentError(f"player {player_id!r} is already in this session")
+        if len(self.players) >= MAX_PLAYERS:
+            raise InvalidArgumentError(f"a session holds at most {MAX_PLAYERS} players")
+        if not isinstance(engine, PlayerEngine):
+            raise InvalidArgumentError(
+                f"player {player_id!r} needs a PlayerEngine, got {type(engine).__name__}"
+            )
+        self.players[player_id] = engine
+
+    def remove_player(self, player_id: str) -> PlayerEngine:
+        """Take a player out of the session (their engine is returned, e.g. to store its result)."""
+        engine = self.engine(player_id)
+        del self.players[player_id]
+        return engine
+
     def engine(self, player_id: str) -> PlayerEngine:
         """The engine of one player.
 
@@ -112,8 +138,16 @@ class SessionEngine:
         return {pid: eng.result() for pid, eng in self.players.items()}
 
     def combined_result(self) -> CombinedResult:
-        """Team result: summed score and counts, mean accuracy."""
+        """Team result: summed score and counts, mean accuracy.
+
+        Raises
+        ------
+        InvalidArgumentError
+            If every player has left.
+        """
         res = self.results()
+        if not res:
+            raise InvalidArgumentError("the session has no players left")
         counts = [r.counts for r in res.values()]
         return CombinedResult(
             players=res,
