@@ -131,3 +131,16 @@ def test_failed_rebuild_leaves_previous_output_untouched(tmp_path: Path) -> None
     bad.write_text("[Song]\n{\n  Resolution = 0\n}\n")
     assert main(["chart", str(bad), "-o", str(out)]) == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.slow
+def test_audio_to_song_folder_with_audio_copy(tmp_path: Path) -> None:
+    src = _need(DATA / "dev-renders" / "drummer1__session1__126.flac")
+    out = tmp_path / "song"
+    assert main(["chart", str(src), "-o", str(out), "--levels", "expert,easy,beginner"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"notes.chart", "notes.mid", "song.ini", "song.flac"} <= names
+    assert (out / "song.flac").read_bytes() == src.read_bytes()
+    chart = read_chart(out / "backbeat.json")
+    assert chart.difficulties(MAIN_PART) == [Difficulty.BEGINNER, Difficulty.EASY, Difficulty.EXPERT]
+    assert len(chart.track(Difficulty.EXPERT).notes) > 50

@@ -15,7 +15,6 @@ formats, all at once: on failure nothing is left behind.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -122,8 +121,9 @@ def load_source(source_path: str | Path, *, info: SongInfo | None = None) -> tup
         raise InvalidArgumentError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
     if path.is_file() and suffix in AUDIO_EXTENSIONS:
-        analyze_mod = importlib.import_module("backbeat.services.analyze")
-        analysis: Analysis = analyze_mod.analyze(path)
+        from backbeat.services.analyze import analyze  # heavy: imported only for audio
+
+        analysis = analyze(path)
         song = info or SongInfo(name=path.stem, audio_file=f"song{suffix}")
         return chart_from_analysis(analysis, info=song), path
     if path.is_file() and suffix == ".json":
