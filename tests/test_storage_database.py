@@ -183,3 +183,16 @@ def test_two_connections_see_each_others_commits(tmp_path: Path) -> None:
     with Database(path) as a, Database(path) as b:
         s = a.add_song(title="From A")
         assert b.get_song(s.id) == s
+
+
+def test_player_sessions_show_progress(db: Database) -> None:
+    song, other = db.add_song(title="A"), db.add_song(title="B")
+    ann = db.add_player("Ann")
+    for k, (sid, acc) in enumerate([(song.id, 0.5), (other.id, 0.9), (song.id, 0.7)]):
+        ses = db.create_session(sid)
+        db.add_session_player(ses.id, ann.id, difficulty=["easy", "hard", "medium"][k])
+        db.set_player_result(ses.id, ann.id, {"accuracy": acc})
+    rows = db.player_sessions(ann.id)
+    assert [r.result_data()["accuracy"] for r in rows] == [0.5, 0.9, 0.7]
+    assert [r.difficulty for r in db.player_sessions(ann.id, song_id=song.id)] == ["easy", "medium"]
+    assert db.player_sessions(999) == []

@@ -34,6 +34,7 @@ from backbeat.storage.rows import (
     HitRecord,
     HitRow,
     PlayerRow,
+    PlayerSessionRow,
     ReplayRow,
     SessionPlayerRow,
     SessionRow,
@@ -461,6 +462,18 @@ class Database:
             return [SessionPlayerRow(*r) for r in c.execute(
                 "SELECT session_id, player_id, part, difficulty, result FROM session_players "
                 "WHERE session_id = ? ORDER BY player_id", (session_id,))]
+
+    def player_sessions(self, player_id: int, *, song_id: int | None = None) -> list[PlayerSessionRow]:
+        """Sessions a player took part in, oldest first (optionally on one song): progress over time."""
+        sql = ("SELECT s.id, s.song_id, s.started_at, s.ended_at, s.status, sp.part, sp.difficulty, "
+               "sp.result FROM session_players sp JOIN sessions s ON s.id = sp.session_id "
+               "WHERE sp.player_id = ?")
+        args: list[Any] = [player_id]
+        if song_id is not None:
+            sql += " AND s.song_id = ?"
+            args.append(song_id)
+        with self._read() as c:
+            return [PlayerSessionRow(*r) for r in c.execute(sql + " ORDER BY s.started_at, s.id", args)]
 
     # ---------------------------------------------------------------- hits
 

@@ -114,6 +114,24 @@ class SessionPlayerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PlayerSessionRow:
+    """One session a player took part in (for progress over time)."""
+
+    session_id: int
+    song_id: int | None
+    started_at: float
+    ended_at: float | None
+    status: str
+    part: str
+    difficulty: str
+    result: str | None
+
+    def result_data(self) -> Any:
+        """The parsed result JSON, or None."""
+        return _load(self.result)
+
+
+@dataclass(frozen=True, slots=True)
 class HitRecord:
     """A hit to store (what :meth:`Database.record_hits` takes).
 
