@@ -124,6 +124,10 @@ def load_source(source_path: str | Path, *, info: SongInfo | None = None) -> tup
         from backbeat.services.analyze import analyze  # heavy: imported only for audio
 
         analysis = analyze(path)
+        if not analysis.drums:
+            notes = "; ".join(str(w) for w in analysis.extra.get("warnings", []))
+            raise InvalidArgumentError(f"{path}: no drum hits found in the audio, nothing to chart"
+                                       + (f" ({notes})" if notes else ""))
         song = info or SongInfo(name=path.stem, audio_file=f"song{suffix}")
         return chart_from_analysis(analysis, info=song), path
     if path.is_file() and suffix == ".json":
