@@ -20,6 +20,9 @@ from backbeat.core.difficulty import Difficulty
 from backbeat.core.errors import ChartFormatError, InvalidArgumentError
 from backbeat.core.tempo import MAX_BPM, MIN_BPM, TempoChange, TempoMap, TimeSignature
 
+#: Longest possible bar: 64 whole notes' worth of beats, in quarter notes.
+_MAX_BAR_QUARTERS = 64 * 4
+
 #: Ticks per quarter note accepted from files (real charts use 192 or 480; MIDI allows up to 32767).
 MIN_RESOLUTION = 1
 MAX_RESOLUTION = 32767
@@ -51,7 +54,7 @@ def build_tempo_map(path: str | Path, resolution: int, tempos: Iterable[tuple[in
                     time_signatures: Iterable[tuple[int, int, int]]) -> TempoMap:
     """Build a :class:`TempoMap` from (tick, bpm) and (tick, num, den) events in file order.
 
-    Events at the same tick: the last one wins. A missing event at tick 0
+    Events at the same tick: the last one wins; repeated equal values are kept. A missing event at tick 0
     gets the defaults every chart game assumes (120 BPM, 4/4).
 
     Raises
@@ -71,14 +74,10 @@ def build_tempo_map(path: str | Path, resolution: int, tempos: Iterable[tuple[in
         smap[0] = (4, 4)
     tempo_events: list[TempoChange] = []
     for tick in sorted(tmap):
-        if tempo_events and tempo_events[-1].bpm == tmap[tick]:
-            continue
         tempo_events.append(TempoChange(tick, tmap[tick]))
     sig_events: list[TimeSignature] = []
     for tick in sorted(smap):
         num, den = smap[tick]
-        if sig_events and (sig_events[-1].numerator, sig_events[-1].denominator) == (num, den):
-            continue
         sig_events.append(TimeSignature(tick, num, den))
     try:
         return TempoMap(resolution, tuple(tempo_events), tuple(sig_events))
@@ -123,3 +122,17 @@ def dedupe_notes(notes: Iterable[Note]) -> list[Note]:
         elif old.double_kick and not n.double_kick:
             seen[key] = replace(n)
     return sorted(seen.values())
+
+
+def bar_bounds(tempo_map: TempoMap, end_tick: int) -> list[int]:
+    """Bar start ticks from 0 through the bar holding ``end_tick``, plus that bar's end.
+
+    A time-signature event starts a new bar (as in :meth:`TempoMap.beat_ticks`),
+    so a bar cut short by a meter change ends at the change.
+    """
+    horizon = end_tick + _MAX_BAR_QUARTERS * tempo_map.resolution
+    starts = tempo_map.bar_ticks(horizon)
+    k = 0
+    while k + 1 < len(starts) and starts[k + 1] <= end_tick:
+        k += 1
+    return starts[: k + 2]

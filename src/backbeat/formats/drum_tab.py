@@ -30,6 +30,7 @@ first bar. Velocities are not kept (hits read back at 100, accents 127, ghosts 4
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -43,6 +44,7 @@ from backbeat.formats.chart_build import (
     ACCENT_VELOCITY,
     GHOST_VELOCITY,
     assemble_chart,
+    bar_bounds,
     build_tempo_map,
     check_bpm,
     check_resolution,
@@ -68,10 +70,7 @@ _LINE_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]{0,2})\s*\|(.*)$")
 
 
 def _bar_layout(tm: TempoMap, end_tick: int, steps_per_quarter: int) -> tuple[list[int], Fraction]:
-    bars = tm.bar_ticks(end_tick) or [0]
-    last = tm.time_signature_at(bars[-1])
-    bars.append(bars[-1] + tm.ticks_per_beat(last) * last.numerator)
-    return bars, Fraction(tm.resolution, steps_per_quarter)
+    return bar_bounds(tm, end_tick), Fraction(tm.resolution, steps_per_quarter)
 
 
 def _to_step(tick: int, step_ticks: Fraction) -> int:
@@ -93,7 +92,10 @@ def chart_to_tab(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPERT, pa
                                    f"got {steps_per_quarter}")
     tm = chart.tempo_map
     track = chart.track(difficulty, part)
-    bars, step_ticks = _bar_layout(tm, chart.end_tick(), steps_per_quarter)
+    step_ticks = Fraction(tm.resolution, steps_per_quarter)
+    # The last bar must hold the last note after rounding to the grid.
+    last_step = max((_to_step(n.tick, step_ticks) for n in track.notes), default=0)
+    bars, _ = _bar_layout(tm, math.ceil(last_step * step_ticks), steps_per_quarter)
     bar_steps = [_to_step(b, step_ticks) for b in bars]
     cells: dict[tuple[str, int], str] = {}
     for n in track.notes:

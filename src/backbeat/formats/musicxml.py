@@ -29,7 +29,7 @@ from backbeat.core.chart import MAIN_PART, Chart, Dynamic, Note, SongInfo
 from backbeat.core.difficulty import Difficulty
 from backbeat.core.errors import ChartFormatError, InvalidArgumentError
 from backbeat.core.kit import GM_DETAIL_BY_NOTE, Pad, instrument_to_pad
-from backbeat.formats.chart_build import MAX_TICK, assemble_chart, build_tempo_map, check_bpm
+from backbeat.formats.chart_build import MAX_TICK, assemble_chart, bar_bounds, build_tempo_map, check_bpm
 from backbeat.formats.text_io import read_bytes
 
 
@@ -112,19 +112,15 @@ def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPER
     res = tm.resolution
     track = chart.track(difficulty, part)
     div = steps_per_quarter
-    end_tick = max(chart.end_tick(), 0)
-    bars = tm.bar_ticks(end_tick)
-    if not bars:
-        bars = [0]
-    # Bar boundaries (one beyond the last note's bar).
-    nxt_ts = tm.time_signature_at(bars[-1])
-    bars.append(bars[-1] + tm.ticks_per_beat(nxt_ts) * nxt_ts.numerator)
     step_ticks = Fraction(res, div)
 
     def to_step(tick: int) -> int:
         # Nearest grid step, halves rounded up, in exact integer arithmetic.
         return (2 * tick * step_ticks.denominator + step_ticks.numerator) // (2 * step_ticks.numerator)
 
+    # The last bar must hold the last note after rounding to the grid.
+    last_step = max((to_step(n.tick) for n in track.notes), default=0)
+    bars = bar_bounds(tm, math.ceil(last_step * step_ticks))
     bar_steps = [to_step(b) for b in bars]
     # Group notes by absolute step.
     chords: dict[int, dict[tuple[Pad, bool, bool], Note]] = {}
