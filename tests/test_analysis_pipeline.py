@@ -134,3 +134,16 @@ def test_tempo_summary() -> None:
     assert tempo_segments_summary((TempoSegment(0, 120.0),)) == "120.0 BPM 4/4"
     segs = (TempoSegment(0, 100.0, 6, 8), TempoSegment(10, 120.0, 6, 8))
     assert tempo_segments_summary(segs) == "100.0-120.0 BPM 6/8"
+
+
+def test_chunked_features_equal_one_shot() -> None:
+    from backbeat.analysis.features import log_filterbank
+    from backbeat.analysis.pipeline import chunked_log_filterbank
+
+    rng = np.random.default_rng(0)
+    for n in (44100 * 20 + 17, 441 * 1500, 441 * 1500 - 1):
+        x = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        ref = log_filterbank(x)
+        got = chunked_log_filterbank(x, chunk_s=3.7)
+        assert got.shape == ref.shape
+        assert np.max(np.abs(got - ref)) < 1e-5

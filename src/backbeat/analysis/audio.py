@@ -454,7 +454,10 @@ def load_audio(path: str | Path, *, sr: int = DEFAULT_SR,
     buf = np.empty(expected, dtype=np.float32) if expected is not None else None
     parts: list[np.ndarray] = []
     n = 0
+    peak = 0.0
     for chunk in iter_audio_chunks(p, sr=sr, max_duration_s=max_duration_s, info=info):
+        if chunk.size:
+            peak = max(peak, float(np.max(np.abs(chunk))))
         if buf is not None and n + chunk.size <= buf.size:
             buf[n:n + chunk.size] = chunk
         else:
@@ -472,7 +475,6 @@ def load_audio(path: str | Path, *, sr: int = DEFAULT_SR,
     duration = n / sr
     if duration < min_duration_s:
         raise SilentAudioError(p, f"is only {duration:.2f} s long; at least {min_duration_s:g} s is needed")
-    peak = float(np.max(np.abs(samples)))
     if peak < SILENCE_PEAK:
         raise SilentAudioError(p, "is silent throughout (peak below -80 dBFS)")
     return AudioSignal(samples=np.ascontiguousarray(samples), sr=sr, duration_s=duration,

@@ -210,7 +210,8 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
                      downbeat_activation: np.ndarray | None = None,
                      kick_activation: np.ndarray | None = None,
                      snare_activation: np.ndarray | None = None,
-                     meter: Meter | None = None) -> tuple[np.ndarray, Meter]:
+                     meter: Meter | None = None,
+                     first_beat_prior: float = 1.0) -> tuple[np.ndarray, Meter]:
     """Meter and bar position of every beat.
 
     Parameters
@@ -223,6 +224,9 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
         Optional frame activations from the drum model, shape ``(n_frames,)``.
     meter
         Force a meter instead of detecting it.
+    first_beat_prior
+        Extra downbeat evidence for the first beat (pieces usually start on a
+        downbeat); 0 to disable.
 
     Returns
     -------
@@ -239,6 +243,10 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
         meter = detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm) if b.size >= 12 else Meter(4, 4)
     ev = downbeat_evidence(b, f, fps=fps, downbeat_activation=downbeat_activation,
                            kick_activation=kick_activation, snare_activation=snare_activation)
+    if ev.size and first_beat_prior:
+        # Most pieces start on a downbeat: a tie-breaker when the evidence is ambiguous.
+        ev = ev.copy()
+        ev[0] += first_beat_prior
     if meter.beats_per_bar == 6 and meter.beat_unit == 8:
         # Compound meter: the dotted-quarter pulse (positions 1 and 4) carries the accents.
         ev = ev + 0.5 * np.roll(ev, -3)

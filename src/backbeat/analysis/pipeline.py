@@ -27,11 +27,53 @@ from backbeat.analysis import beats as beats_mod
 from backbeat.analysis import downbeats as downbeats_mod
 from backbeat.analysis import sections as sections_mod
 from backbeat.analysis.audio import DEFAULT_MAX_DURATION_S, AudioSignal, load_audio
-from backbeat.analysis.features import FPS, SR, log_filterbank
+from backbeat.analysis.features import FPS, N_FFT, SR, log_filterbank
 from backbeat.core.errors import InvalidArgumentError, ModelError
 from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoSegment
 
 BEAT_SOURCES = ("auto", "dsp", "model")
+#: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
+FEATURE_CHUNK_S = 60.0
+
+
+def chunked_log_filterbank(samples: np.ndarray, *, sr: int = SR,
+                           chunk_s: float = FEATURE_CHUNK_S) -> np.ndarray:
+    """:func:`backbeat.analysis.features.log_filterbank` computed chunk by chunk.
+
+    Each chunk is computed with enough audio context on both sides that
+    every frame equals the one-shot result, while temporary buffers stay at
+    the size of one chunk instead of the whole song.
+
+    Parameters
+    ----------
+    samples
+        Mono audio, shape ``(n,)``.
+    sr
+        Sample rate (a multiple of the frame rate).
+    chunk_s
+        Chunk length in seconds.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(1 + n // hop, n_bands)``, float32.
+    """
+    x = np.asarray(samples)
+    hop = sr // FPS
+    n = x.size
+    n_frames = 1 + n // hop
+    chunk_frames = max(1, int(chunk_s * FPS))
+    if n_frames <= chunk_frames:
+        return log_filterbank(x, sr=sr)
+    ctx = hop * (-(-N_FFT * sr // SR // 2 // hop) + 1)  # >= half an FFT, a whole number of hops
+    parts = []
+    for f0 in range(0, n_frames, chunk_frames):
+        f1 = min(n_frames, f0 + chunk_frames)
+        start = max(0, f0 * hop - ctx)
+        stop = min(n, f1 * hop + ctx)
+        off = (f0 * hop - start) // hop
+        parts.append(log_filterbank(x[start:stop], sr=sr)[off:off + (f1 - f0)])
+    return np.concatenate(parts, axis=0)
 
 
 @dataclass
@@ -107,7 +149,7 @@ class Analyzer:
         timings = Timings()
         warnings: list[str] = [self.model_problem] if self.model_problem else []
         t = time.perf_counter()
-        features = log_filterbank(signal.samples, sr=SR)
+        features = chunked_log_filterbank(signal.samples, sr=SR)
         timings.features_s = time.perf_counter() - t
 
         t = time.perf_counter()
