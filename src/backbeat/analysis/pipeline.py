@@ -170,6 +170,7 @@ class Analyzer:
         positions, meter = downbeats_mod.assign_positions(
             beat_times, features, fps=FPS,
             downbeat_activation=getattr(acts, "downbeat", None),
+            kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
         )
         segments = beats_mod.tempo_segments_from_beats(beat_times, beats_per_bar=meter.beats_per_bar,
                                                        beat_unit=meter.beat_unit)
