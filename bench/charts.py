@@ -247,27 +247,31 @@ def bench_speed() -> None:
 
     analysis = four_minute_analysis()
     runs = []
+    cpu = []
     anchor = []
     for _ in range(3):
         with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             chart = chart_from_analysis(analysis, info=SongInfo(name="bench"))
             full = build_levels(chart)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             write_song_folder(full, Path(tmp) / "song")
             for fmt in ALL_FORMATS:
                 _write_extra(full, fmt, Path(tmp) / "song")
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             write_chart(full, Path(tmp) / "only.json", fmt="json")
             t3 = time.perf_counter()
             runs.append((t1 - t0, t2 - t1))
+            cpu.append((c1 - c0, c2 - c1))
             anchor.append(t3 - t2)
     best = min(runs, key=sum)
+    best_cpu = min(cpu, key=sum)
     n = len(full.track(Difficulty.EXPERT).notes)
     print(f"(c) 4-minute song ({analysis.duration_s:.0f} s, {len(analysis.drums)} hits, {n} Expert notes), "
-          f"best of 3:")
-    print(f"    quantise + all levels: {best[0] * 1000:.0f} ms; all formats written: "
-          f"{best[1] * 1000:.0f} ms; total {sum(best) * 1000:.0f} ms")
+          f"best of 3, wall (CPU of this process):")
+    print(f"    quantise + all levels: {best[0] * 1000:.0f} ms ({best_cpu[0] * 1000:.0f} ms); "
+          f"all formats written: {best[1] * 1000:.0f} ms ({best_cpu[1] * 1000:.0f} ms); "
+          f"total {sum(best) * 1000:.0f} ms ({sum(best_cpu) * 1000:.0f} ms)")
     print(f"    anchor: chart JSON alone {min(anchor) * 1000:.0f} ms")
 
 
