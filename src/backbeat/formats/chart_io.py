@@ -143,6 +143,10 @@ def _read_folder(folder: Path) -> Chart:
                 if key not in tracks:
                     tracks[key] = replace(tr, notes=timed_notes(tr.notes, chart.tempo_map))
             chart = replace(chart, tracks=tracks)
+    audio = chart.info.audio_file
+    if not audio or not (folder / audio).is_file():
+        found = _find(folder, *(f"song{sfx}" for sfx in GAME_AUDIO_SUFFIXES))
+        chart = replace(chart, info=replace(chart.info, audio_file=found.name if found else ""))
     return chart
 
 
