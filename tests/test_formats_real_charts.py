@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from test_formats_support import CHARTS, full_notes
 
 from backbeat.core.chart import Chart, Track
 from backbeat.core.difficulty import Difficulty
@@ -14,6 +13,7 @@ from backbeat.formats import read_chart, write_chart, write_song_folder
 from backbeat.formats.clone_hero_chart import read_clone_hero_chart
 from backbeat.formats.midi_file import parse_midi
 from backbeat.formats.rb_midi import read_rb_midi
+from test_formats_support import CHARTS, full_notes
 
 pytestmark = pytest.mark.skipif(not (CHARTS / "README.md").is_file(),
                                 reason=f"community charts not found at {CHARTS}")
@@ -113,7 +113,8 @@ def test_song_folder_reads_ini_metadata() -> None:
     assert onyx.info.charter == "Onyxite"
     # the 7/8 opening survives
     coma = read_chart(CHARTS / "btbam-the-coma-machine" / "comamachinenotes.chart")
-    assert (coma.tempo_map.time_signatures[0].numerator, coma.tempo_map.time_signatures[0].denominator) == (7, 8)
+    first = coma.tempo_map.time_signatures[0]
+    assert (first.numerator, first.denominator) == (7, 8)
 
 
 def _same_game_notes(a: Chart, b: Chart, *, midi: bool) -> None:
@@ -151,7 +152,8 @@ def test_song_folder_write_then_read(tmp_path: Path) -> None:
     audio = tmp_path / "src.ogg"
     audio.write_bytes(b"OggS fake audio bytes")
     files = write_song_folder(chart, tmp_path / "song", audio_path=audio)
-    assert sorted(p.name for p in files) == ["backbeat.json", "notes.chart", "notes.mid", "song.ini", "song.ogg"]
+    assert sorted(p.name for p in files) == ["backbeat.json", "notes.chart", "notes.mid", "song.ini",
+                                             "song.ogg"]
     back = read_chart(tmp_path / "song")
     assert back.info.name == "914"
     assert back.info.audio_file == "song.ogg"
