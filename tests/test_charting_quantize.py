@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backbeat.charting.quantize import (
@@ -145,3 +145,47 @@ def test_requantize_a_played_performance() -> None:
     ticks = [n.tick for n in fixed.track(Difficulty.EXPERT).notes]
     assert ticks == [i * 240 for i in range(32)]
     assert is_quantized(fixed.track(Difficulty.EXPERT).notes, tm)
+
+
+@st.composite
+def analyses(draw: st.DrawFn) -> Analysis:
+    """Random analyses: drifting beats in 3..7 beats per bar (or none), hits anywhere, sections."""
+    n_beats = draw(st.integers(0, 40))
+    period = draw(st.floats(0.25, 1.2))
+    per_bar = draw(st.integers(2, 7))
+    start = draw(st.floats(0.0, 2.0))
+    drift = draw(st.floats(-0.004, 0.004))
+    beats = []
+    t = start
+    for i in range(n_beats):
+        beats.append(Beat(t, i % per_bar + 1))
+        t += max(0.1, period + drift * i)
+    duration = max(t, 1.0) + 1.0
+    inst = st.sampled_from([(Instrument.KICK, "kick"), (Instrument.SNARE, "snare"),
+                            (Instrument.SNARE, "snare_ghost"), (Instrument.HIHAT, "hihat_closed"),
+                            (Instrument.HIHAT, "hihat_pedal"), (Instrument.TOM, "tom_high"),
+                            (Instrument.TOM, "tom_floor"), (Instrument.CYMBAL, "crash"),
+                            (Instrument.CYMBAL, "ride")])
+    raw = draw(st.lists(st.tuples(st.floats(0.0, duration), inst, st.integers(1, 127)),
+                        min_size=1, max_size=150))
+    hits = tuple(sorted((DrumHit(ts, i, v, d) for ts, (i, d), v in raw), key=lambda h: h.time_s))
+    cut = draw(st.floats(0.0, duration))
+    sections = (Section(0.0, cut, "a"), Section(cut, duration, "b"))
+    return Analysis(duration, (), tuple(beats), hits, sections)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(analyses())
+def test_any_analysis_gives_a_playable_chart_at_every_level(analysis: Analysis) -> None:
+    from backbeat.charting.levels import build_levels
+    from backbeat.charting.rules import check_chart
+
+    chart = chart_from_analysis(analysis, info=SongInfo())
+    expert = chart.track(Difficulty.EXPERT)
+    assert 0 < len(expert.notes) <= len(analysis.drums)
+    # every hit is represented within 50 ms by a note unless it was merged into a stroke on its lane
+    full = build_levels(chart)
+    for key, violations in check_chart(full).items():
+        assert violations == [], (key, violations[:3])
+    counts = [len(full.track(d).notes) for d in Difficulty]
+    assert counts == sorted(counts)
