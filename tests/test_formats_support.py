@@ -131,3 +131,57 @@ def scan_notes(track_json: dict) -> list[tuple[int, int, bool, str, bool]]:  # t
         dyn = "accent" if flags & 1024 else "ghost" if flags & 512 else "normal"
         out.append((tick, lane, bool(flags & 32), dyn, bool(flags & 8)))
     return sorted(out, key=lambda n: (n[0], n[1], n[2]))
+
+
+def golden_chart() -> Chart:
+    """A small hand-built chart that uses every feature the formats carry.
+
+    Two bars of 4/4 at 120.5 BPM, a bar of 7/8 at 97.125 BPM, a bar of 4/4 at 140 BPM;
+    cymbals and toms on every pad, accents, ghosts, double kicks, a fill, star power,
+    three sections, all five levels and a duet part.
+    """
+    res = 192
+    odd = 8 * res + 7 * 96  # end of the 7/8 bar
+    tm = TempoMap(res, (TempoChange(0, 120.5), TempoChange(8 * res, 97.125), TempoChange(odd, 140.0)),
+                  (TimeSignature(0, 4, 4), TimeSignature(8 * res, 7, 8), TimeSignature(odd, 4, 4)))
+    e = res // 2  # an eighth note
+    expert: list[Note] = []
+    for k in range(16):  # bars 1-2: hi-hat eighths, kick 1 & 3 (+ double kick), snare 2 & 4
+        t = k * e
+        expert.append(Note(t, Pad.YELLOW, True, velocity=90 if k % 2 else 110,
+                           dynamic=Dynamic.ACCENT if k == 0 else Dynamic.NORMAL))
+        if k % 4 == 0:
+            expert.append(Note(t, Pad.KICK, velocity=120))
+        if k % 4 == 1:
+            expert.append(Note(t, Pad.KICK, velocity=100, double_kick=True))
+        if k % 4 == 2:
+            expert.append(Note(t, Pad.RED, velocity=115))
+        if k == 7:
+            expert.append(Note(t + e // 2, Pad.RED, velocity=30, dynamic=Dynamic.GHOST))
+    base = 8 * res
+    for k in range(7):  # 7/8 bar: tom run high -> floor, ride on 1
+        pad = (Pad.YELLOW, Pad.YELLOW, Pad.BLUE, Pad.BLUE, Pad.GREEN, Pad.GREEN, Pad.RED)[k]
+        expert.append(Note(base + k * 96, pad, velocity=100))
+    expert.append(Note(base, Pad.BLUE, True, velocity=100))
+    last = base + 7 * 96
+    expert += [Note(last, Pad.GREEN, True, velocity=127, dynamic=Dynamic.ACCENT),
+               Note(last, Pad.KICK, velocity=127), Note(last + 2 * res, Pad.RED, velocity=100), Note(last + 3 * res, Pad.KICK, velocity=100)]
+    hard = [n for n in expert if not n.double_kick and n.dynamic is not Dynamic.GHOST]
+    medium = [replace_note(n) for n in hard if n.tick % res == 0]
+    easy = [n for n in medium if n.pad is not Pad.KICK or n.tick % (2 * res) == 0]
+    beginner = [n for n in easy if n.pad in (Pad.KICK, Pad.RED)]
+    guest = [n for n in medium if n.pad is not Pad.KICK]
+    notes = {(MAIN_PART, Difficulty.EXPERT): expert, (MAIN_PART, Difficulty.HARD): hard,
+             (MAIN_PART, Difficulty.MEDIUM): medium, (MAIN_PART, Difficulty.EASY): easy,
+             (MAIN_PART, Difficulty.BEGINNER): beginner, ("duet_guest", Difficulty.MEDIUM): guest}
+    sections = [ChartSection(0, "Intro"), ChartSection(base, "Odd Bar"), ChartSection(last, "Outro")]
+    phrases = [Phrase("star_power", 0, 4 * res), Phrase("fill", base, 7 * 96)]
+    info = SongInfo(name="Golden Groove", artist="Backbeat Tests", charter="Backbeat", album="Fixtures",
+                    genre="Test", year="2026", preview_start_s=1.5, delay_ms=0)
+    return assemble_chart("<golden>", info=info, tempo_map=tm, notes=notes, sections=sections,
+                          phrases=phrases)
+
+
+def replace_note(n: Note) -> Note:
+    """``n`` as a plain note (no accent/ghost mark)."""
+    return Note(n.tick, n.pad, n.cymbal, velocity=n.velocity)
