@@ -138,19 +138,41 @@ class Analyzer:
         t0 = time.perf_counter()
         signal = load_audio(path, sr=SR, max_duration_s=self.max_duration_s)
         decode_s = time.perf_counter() - t0
-        result = self.analyze_signal(signal)
+        t = time.perf_counter()
+        features = chunked_log_filterbank(signal.samples, sr=SR)
+        features_s = time.perf_counter() - t
+        duration_s, name = signal.duration_s, Path(signal.path).name
+        del signal  # the samples are not needed any more: free them before the rest runs
+        result = self.analyze_features(features, duration_s=duration_s, source=name)
         self.timings.decode_s = decode_s
+        self.timings.features_s = features_s
         return result
 
     def analyze_signal(self, signal: AudioSignal) -> Analysis:
         """Analyse decoded audio (mono at :data:`backbeat.analysis.features.SR`)."""
         if signal.sr != SR:
             raise InvalidArgumentError(f"analysis runs at {SR} Hz, got audio at {signal.sr} Hz")
-        timings = Timings()
-        warnings: list[str] = [self.model_problem] if self.model_problem else []
         t = time.perf_counter()
         features = chunked_log_filterbank(signal.samples, sr=SR)
-        timings.features_s = time.perf_counter() - t
+        features_s = time.perf_counter() - t
+        result = self.analyze_features(features, duration_s=signal.duration_s, source=Path(signal.path).name)
+        self.timings.features_s = features_s
+        return result
+
+    def analyze_features(self, features: np.ndarray, *, duration_s: float, source: str = "") -> Analysis:
+        """Analyse a song from its log filterbank (shape ``(n_frames, n_bands)`` at 100 fps).
+
+        Parameters
+        ----------
+        features
+            From :func:`chunked_log_filterbank` / ``log_filterbank``.
+        duration_s
+            Length of the audio in seconds.
+        source
+            File name for :attr:`Analysis.source`.
+        """
+        timings = Timings()
+        warnings: list[str] = [self.model_problem] if self.model_problem else []
 
         t = time.perf_counter()
         acts: Any = None
@@ -166,7 +188,7 @@ class Analyzer:
         activation = self.beat_activation(features, acts)
         anchor = acts.kick if acts is not None else beats_mod.low_band_activation(features)
         track = beats_mod.track_beats(activation, fps=FPS, anchor=anchor)
-        beat_times = track.beats_s[track.beats_s < signal.duration_s]
+        beat_times = track.beats_s[track.beats_s < duration_s]
         positions, meter = downbeats_mod.assign_positions(
             beat_times, features, fps=FPS,
             downbeat_activation=getattr(acts, "downbeat", None),
@@ -180,7 +202,7 @@ class Analyzer:
 
         t = time.perf_counter()
         sections: list[Section] = sections_mod.find_sections(features, beat_times, positions,
-                                                            duration_s=signal.duration_s, fps=FPS)
+                                                            duration_s=duration_s, fps=FPS)
         timings.sections_s = time.perf_counter() - t
         self.timings = timings
 
@@ -191,12 +213,12 @@ class Analyzer:
         if warnings:
             extra["warnings"] = warnings
         return Analysis(
-            duration_s=float(signal.duration_s),
+            duration_s=float(duration_s),
             tempo_map=tuple(segments),
             beats=tuple(Beat(float(b), int(p)) for b, p in zip(beat_times, positions)),
             drums=tuple(hits),
             sections=tuple(sections),
-            source=Path(signal.path).name,
+            source=source,
             extra=extra,
         )
 

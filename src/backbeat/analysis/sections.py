@@ -44,16 +44,17 @@ def bar_features(features: np.ndarray, bars_s: np.ndarray, *, fps: float = FPS,
         Shape ``(n_bars, 14)``: 12 coarse band means, loudness and onset density,
         each column standardised over the song.
     """
-    f = np.asarray(features, dtype=np.float64)
+    f = np.asarray(features, dtype=np.float32)
     if f.ndim != 2:
         raise InvalidArgumentError(f"features must be (n_frames, n_bands), got {f.shape}")
     end_s = duration_s if duration_s is not None else f.shape[0] / fps
     edges = np.append(bars_s, end_s)
     groups = np.array_split(np.arange(f.shape[1]), min(12, f.shape[1]))
     coarse = np.stack([f[:, g].mean(axis=1) for g in groups], axis=1)
-    flux = np.zeros(f.shape[0])
-    if f.shape[0] > 1:
-        flux[1:] = np.maximum(f[1:] - f[:-1], 0).sum(axis=1)
+    flux = np.zeros(f.shape[0], dtype=np.float32)
+    for a in range(1, f.shape[0], 65536):  # in blocks: no song-sized temporary
+        b = min(f.shape[0], a + 65536)
+        flux[a:b] = np.maximum(f[a:b] - f[a - 1:b - 1], 0).sum(axis=1)
     rows = []
     for a, b in itertools.pairwise(edges):
         lo = int(max(0, round(a * fps)))
