@@ -165,7 +165,8 @@ def golden_chart() -> Chart:
     expert.append(Note(base, Pad.BLUE, True, velocity=100))
     last = base + 7 * 96
     expert += [Note(last, Pad.GREEN, True, velocity=127, dynamic=Dynamic.ACCENT),
-               Note(last, Pad.KICK, velocity=127), Note(last + 2 * res, Pad.RED, velocity=100), Note(last + 3 * res, Pad.KICK, velocity=100)]
+               Note(last, Pad.KICK, velocity=127),
+               Note(last + 2 * res, Pad.RED, velocity=100), Note(last + 3 * res, Pad.KICK, velocity=100)]
     hard = [n for n in expert if not n.double_kick and n.dynamic is not Dynamic.GHOST]
     medium = [replace_note(n) for n in hard if n.tick % res == 0]
     easy = [n for n in medium if n.pad is not Pad.KICK or n.tick % (2 * res) == 0]
