@@ -147,6 +147,9 @@ def main() -> int:
         except Exception as exc:  # a missing model is reported, not fatal
             print(f"beat source {source!r} unavailable: {exc}")
     load_s = time.perf_counter() - t0
+    if "auto" in analyzers and "dsp" in analyzers and analyzers["auto"].model is None:
+        print("beat source 'auto' is the same as 'dsp' without a drum model: measuring 'dsp' only")
+        del analyzers["auto"]
     print(f"start-up: `backbeat --help` {startup_s():.2f} s; import + model load {load_s:.2f} s")
     first = next(iter(analyzers.values()))
     print(f"drum model: {'loaded' if first.model is not None else 'unavailable: ' + first.model_problem}")
@@ -187,12 +190,14 @@ def main() -> int:
                                                               window=0.07)[0])
                     ref_meter = int(ref_p.max())
                     st.meters_n += 1
-                    st.meters_ok += int(int(meter.split("/")[0]) in ({ref_meter} if ref_meter != 2 else {2, 6}))
+                    ok_meters = {ref_meter} if ref_meter != 2 else {2, 6}  # 6/8 annotated in 2 beats
+                    st.meters_ok += int(int(meter.split("/")[0]) in ok_meters)
                     for inst, ref_on in onsets.items():
                         est_on = np.array([d.time_s for d in a.drums if d.instrument.value == inst])
                         if ref_on.size:
-                            st.drum_f.setdefault(inst, []).append(
-                                mir_eval.onset.f_measure(ref_on, est_on, window=0.05)[0] if est_on.size else 0.0)
+                            f_on = (mir_eval.onset.f_measure(ref_on, est_on, window=0.05)[0]
+                                    if est_on.size else 0.0)
+                            st.drum_f.setdefault(inst, []).append(f_on)
                     line += f"  beat F {st.beat_f[-1]:.3f} down F {st.down_f[-1]:.3f}"
                     if source == next(iter(analyzers)) and not args.no_librosa:
                         lib.beat_f.append(mir_eval.beat.f_measure(ref_b, lib_beats))
