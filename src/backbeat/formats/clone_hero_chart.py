@@ -318,6 +318,12 @@ def _clean(text: str) -> str:
     return " ".join(str(text).replace('"', "'").split())
 
 
+def _seconds(value: float) -> str:
+    """Seconds with millisecond precision and no trailing zeros (``1.5``, ``0``, ``-0.25``)."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
 def chart_to_text(chart: Chart, *, part: str = MAIN_PART) -> str:
     """Render ``chart`` as ``.chart`` text (Easy to Expert of ``part``; CRLF is added by the writer).
 
@@ -336,11 +342,11 @@ def chart_to_text(chart: Chart, *, part: str = MAIN_PART) -> str:
         out.append(f'  Year = ", {_clean(info.year)}"')
     if info.genre:
         out.append(f'  Genre = "{_clean(info.genre)}"')
-    out.append(f"  Offset = {info.delay_ms / 1000:g}")
+    out.append(f"  Offset = {_seconds(info.delay_ms / 1000)}")
     out.append(f"  Resolution = {tm.resolution}")
     out.append("  Player2 = bass")
     out.append("  Difficulty = 0")
-    out.append(f"  PreviewStart = {info.preview_start_s:g}")
+    out.append(f"  PreviewStart = {_seconds(info.preview_start_s)}")
     out.append("  PreviewEnd = 0")
     out.append('  MediaType = "cd"')
     if info.audio_file:
