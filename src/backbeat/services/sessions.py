@@ -18,9 +18,9 @@ finished a session cannot join it again.
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +41,10 @@ LIVE_LATENCY_S = 0.1
 CHORD_SLACK_S = 0.002
 #: Hits waiting for the database, across all players, before new ones are refused.
 MAX_PENDING_HITS = 100_000
-#: Most hits committed in one transaction.
+#: Most hits taken from the queue in one round.
 MAX_BATCH = 2_000
+#: The writer waits this long after the first hit of a round before committing (tiny batches).
+COALESCE_S = 0.004
 
 
 class SessionError(InvalidArgumentError):
@@ -76,11 +78,19 @@ class HitWriter:
         The (thread-safe) database.
     max_pending
         Bound of the queue.
+    coalesce_s
+        Wait after the first queued hit before committing, so that hits
+        arriving together share a round (one transaction per player per round).
     """
 
-    def __init__(self, db: Database, *, max_pending: int = MAX_PENDING_HITS) -> None:
+    def __init__(self, db: Database, *, max_pending: int = MAX_PENDING_HITS,
+                 coalesce_s: float = COALESCE_S) -> None:
         self.db = db
-        self._queue: queue.Queue[_Pending | threading.Event | None] = queue.Queue(maxsize=max_pending)
+        self.coalesce_s = coalesce_s
+        self.max_pending = max_pending
+        # A deque (append/popleft are atomic) and an event: cheaper than queue.Queue on the hot path.
+        self._pending: deque[_Pending | threading.Event | None] = deque()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="backbeat-hit-writer", daemon=True)
         self.errors: list[str] = []
         self.committed = 0
@@ -96,32 +106,36 @@ class HitWriter:
         ServerBusyError
             If the queue is full.
         """
-        try:
-            self._queue.put_nowait(_Pending(session_id, player_id, record, notify))
-        except queue.Full:
-            raise ServerBusyError("the server cannot store hits fast enough right now") from None
+        if len(self._pending) >= self.max_pending:
+            raise ServerBusyError("the server cannot store hits fast enough right now")
+        self._pending.append(_Pending(session_id, player_id, record, notify))
+        if not self._wake.is_set():
+            self._wake.set()
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Block until everything queued before this call is committed; False on timeout."""
         done = threading.Event()
-        self._queue.put(done, timeout=timeout_s)
+        self._pending.append(done)
+        self._wake.set()
         return done.wait(timeout_s)
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Commit what is queued and stop the thread."""
-        with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=timeout_s)
+        self._pending.append(None)
+        self._wake.set()
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            items = [item]
-            while len(items) < MAX_BATCH:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._wake.wait()
+            if self.coalesce_s > 0:
+                time.sleep(self.coalesce_s)  # let a few more hits arrive: fewer, larger transactions
+            self._wake.clear()
+            items: list[_Pending | threading.Event | None] = []
+            while self._pending and len(items) < MAX_BATCH:
+                items.append(self._pending.popleft())
+            if self._pending:
+                self._wake.set()
             stop = False
             groups: dict[tuple[int, int], list[_Pending]] = {}
             events: list[threading.Event] = []

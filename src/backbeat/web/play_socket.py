@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 OUT_QUEUE_SIZE = 1024
 #: How long a client may take to join after connecting, seconds.
 JOIN_TIMEOUT_S = 10.0
+#: Stored-hit acknowledgements are sent at most this often per socket, seconds.
+STORED_ACK_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,8 @@ class PlayConnection:
         self.loop = asyncio.get_running_loop()
         self.closing = False
         self.pending_close: tuple[int, str, tuple[str, str] | None] | None = None
+        self.stored_seq = -1
+        self._ack_scheduled = False
 
     # -- output ---------------------------------------------------------------
     def send(self, msg: dict[str, Any]) -> None:
@@ -110,11 +114,19 @@ class PlayConnection:
 
     def _stored(self, seq: int) -> None:
         # Called from the writer thread.
-        self.loop.call_soon_threadsafe(self._send_stored, seq)
+        self.loop.call_soon_threadsafe(self._note_stored, seq)
 
-    def _send_stored(self, seq: int) -> None:
+    def _note_stored(self, seq: int) -> None:
+        # Acknowledge stored hits at most every STORED_ACK_INTERVAL_S, with the highest seq.
+        self.stored_seq = max(self.stored_seq, seq)
+        if not self._ack_scheduled:
+            self._ack_scheduled = True
+            self.loop.call_later(STORED_ACK_INTERVAL_S, self._send_stored)
+
+    def _send_stored(self) -> None:
+        self._ack_scheduled = False
         if not self.closing and self.out.qsize() < OUT_QUEUE_SIZE // 2:
-            self.out.put_nowait({"v": PROTOCOL_VERSION, "type": "stored", "seq": seq})
+            self.out.put_nowait({"v": PROTOCOL_VERSION, "type": "stored", "seq": self.stored_seq})
 
     async def sender(self) -> None:
         """Drain the outgoing queue until a close item."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from backbeat.core.errors import InvalidArgumentError
@@ -34,6 +35,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = N
     )
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_FRAME_BYTES,
+                            ws_per_message_deflate=False, ws=os.environ.get("BACKBEAT_WS_IMPL", "auto"),
                             log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     shown = settings.host if settings.host not in ("0.0.0.0", "::") else "localhost"

@@ -6,7 +6,7 @@ import { Highway } from "./highway.js";
 import { makeSource } from "./inputs.js";
 
 const PROTOCOL = 1;
-const TICK_MS = 100;
+const TICK_MS = 250;
 
 /** One player's connection to /ws/play: sends hits and ticks, receives judgments and the result. */
 class PlayerRun {
