@@ -17,13 +17,14 @@ chart. Round trip: same notes at the quantised grid.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from backbeat.core.chart import MAIN_PART, Chart, Dynamic, Note, SongInfo
 from backbeat.core.difficulty import Difficulty
@@ -67,24 +68,26 @@ NOTE_TYPES: dict[Fraction, str] = {
 ALLOWED_STEPS = (1, 2, 4, 8, 16)
 
 
-@functools.lru_cache(maxsize=1024)
-def _pieces(length_q: Fraction) -> list[tuple[Fraction, str, bool]]:
-    """Split a length (quarters) into notatable (length, type, dotted) pieces, longest first."""
-    out: list[tuple[Fraction, str, bool]] = []
-    rest = length_q
+@functools.lru_cache(maxsize=4096)
+def _pieces(length_steps: int, div: int) -> tuple[tuple[int, str, bool], ...]:
+    """Split a length of ``length_steps`` grid steps (``div`` per quarter) into notatable
+    (duration in divisions, type, dotted) pieces, longest first."""
+    out: list[tuple[int, str, bool]] = []
+    rest = Fraction(length_steps, div)
     while rest > 0:
         for base, name in NOTE_TYPES.items():
             if base * Fraction(3, 2) <= rest and base >= Fraction(1, 8):
-                out.append((base * Fraction(3, 2), name, True))
-                rest -= base * Fraction(3, 2)
-                break
-            if base <= rest:
-                out.append((base, name, False))
-                rest -= base
-                break
+                piece, dotted = base * Fraction(3, 2), True
+            elif base <= rest:
+                piece, dotted = base, False
+            else:
+                continue
+            out.append((int(piece * div), name, dotted))
+            rest -= piece
+            break
         else:
-            raise InvalidArgumentError(f"length {length_q} quarter notes cannot be notated")
-    return out
+            raise InvalidArgumentError(f"length {length_steps}/{div} quarter notes cannot be notated")
+    return tuple(out)
 
 
 def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPERT, part: str = MAIN_PART,
@@ -133,6 +136,7 @@ def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPER
     for t in tm.tempos:
         tempo_at[to_step(t.tick)] = t.bpm
 
+    mark_steps = sorted(set(chords) | set(tempo_at))
     info = chart.info
     out: list[str] = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -174,8 +178,9 @@ def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPER
                 out.append("        <clef><sign>percussion</sign><line>2</line></clef>")
             out.append("      </attributes>")
             prev_sig = sig
-        marks = sorted({start, *[s for s in chords if start <= s < stop],
-                        *[s for s in tempo_at if start <= s < stop]})
+        lo, hi = bisect.bisect_left(mark_steps, start), bisect.bisect_left(mark_steps, stop)
+        marks = [start, *mark_steps[lo:hi]] if not (hi > lo and mark_steps[lo] == start) \
+            else mark_steps[lo:hi]
         for k, s in enumerate(marks):
             seg_end = marks[k + 1] if k + 1 < len(marks) else stop
             if s in tempo_at:
@@ -183,17 +188,16 @@ def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPER
                 out.append('      <direction placement="above"><direction-type><metronome>'
                            f"<beat-unit>quarter</beat-unit><per-minute>{bpm:.2f}</per-minute>"
                            f'</metronome></direction-type><sound tempo="{bpm!r}"/></direction>')
-            length_q = Fraction(seg_end - s, div)
-            if length_q <= 0:
+            if seg_end <= s:
                 continue
-            pieces = _pieces(length_q)
+            pieces = list(_pieces(seg_end - s, div))
             notes = chords.get(s, {})
             if notes and s < stop:
                 plen, ptype, dotted = pieces[0]
                 first = True
                 for key in sorted(notes, key=lambda kk: (int(kk[0]), kk[1], kk[2])):
                     n = notes[key]
-                    out.append(_note_xml(VOICES[key], n, int(plen * div), ptype, dotted, chord=not first))
+                    out.append(_note_xml(VOICES[key], n, plen, ptype, dotted, chord=not first))
                     first = False
                 pieces = pieces[1:]
             elif s == start and seg_end == stop and not notes:
@@ -201,7 +205,7 @@ def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPER
                            "<voice>1</voice></note>")
                 pieces = []
             for plen, ptype, dotted in pieces:
-                out.append(f"      <note><rest/><duration>{int(plen * div)}</duration><voice>1</voice>"
+                out.append(f"      <note><rest/><duration>{plen}</duration><voice>1</voice>"
                            f"<type>{ptype}</type>{'<dot/>' if dotted else ''}</note>")
         out.append("    </measure>")
     out += ["  </part>", "</score-partwise>"]
@@ -216,7 +220,7 @@ def _note_xml(v: DrumVoice, n: Note, duration: int, ntype: str, dotted: bool, *,
     parts.append(f"<unpitched><display-step>{v.step}</display-step>"
                  f"<display-octave>{v.octave}</display-octave></unpitched>")
     parts.append(f"<duration>{duration}</duration>")
-    parts.append(f"<instrument id={quoteattr(v.instrument_id)}/>")
+    parts.append(f'<instrument id="{v.instrument_id}"/>')
     parts.append("<voice>1</voice>")
     parts.append(f"<type>{ntype}</type>")
     if dotted:
