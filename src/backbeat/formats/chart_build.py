@@ -13,7 +13,6 @@ from backbeat.core.chart import (
     Phrase,
     SongInfo,
     Track,
-    timed_notes,
     timed_sections,
 )
 from backbeat.core.difficulty import Difficulty
@@ -102,10 +101,17 @@ def assemble_chart(path: str | Path, *, info: SongInfo, tempo_map: TempoMap,
         if len(note_list) > MAX_NOTES_PER_TRACK:
             raise ChartFormatError(path, f"{part}/{diff.value} has {len(note_list)} notes, more than "
                                          f"the {MAX_NOTES_PER_TRACK} Backbeat accepts")
-        tracks[(part, diff)] = Track(diff, timed_notes(note_list, tempo_map), part)
+        tracks[(part, diff)] = Track(diff, _timed(note_list, tempo_map), part)
     secs = timed_sections(sorted(sections, key=lambda s: s.tick), tempo_map)
     phr = tuple(sorted(set(phrases), key=lambda p: (p.tick, p.kind, p.length_ticks)))
     return Chart(info=info, tempo_map=tempo_map, tracks=tracks, sections=secs, phrases=phr)
+
+
+def _timed(notes: list[Note], tempo_map: TempoMap) -> tuple[Note, ...]:
+    """Like :func:`backbeat.core.chart.timed_notes`, without ``dataclasses.replace`` (3x faster)."""
+    times = tempo_map.ticks_to_seconds([n.tick for n in notes]).tolist()
+    return tuple(Note(n.tick, n.pad, n.cymbal, t, n.velocity, n.dynamic, n.double_kick)
+                 for n, t in zip(notes, times))
 
 
 def dedupe_notes(notes: Iterable[Note]) -> list[Note]:
