@@ -10,6 +10,7 @@ cleanly. Routes:
   ``POST /api/songs/import`` (server-side path), ``GET /api/songs/{id}``,
   ``GET /api/songs/{id}/audio`` (Range requests), ``GET /api/songs/{id}/chart``.
 * ``GET /api/jobs/{id}``: processing progress.
+* ``GET /api/midi-maps``: drum-module note maps.
 * ``GET|PUT /api/devices/{device}/calibration``.
 * ``POST /api/sessions``, ``GET /api/sessions``, ``GET /api/sessions/{id}``.
 * ``WS /ws/play``: see :mod:`backbeat.web.play_socket`.
@@ -35,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from backbeat import __version__
 from backbeat.core.errors import AudioError, BackbeatError
+from backbeat.devices.midi_maps import presets_json
 from backbeat.services.calibration import get_calibration, record_calibration
 from backbeat.services.library import Library, SongNotFoundError, check_audio_file
 from backbeat.services.sessions import HitWriter, LiveSessions, SessionError
@@ -155,6 +157,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
+
+    @app.get("/api/midi-maps")
+    def midi_maps() -> dict[str, dict[str, str]]:
+        return presets_json()
 
     @app.get("/api/health")
     def health() -> dict[str, str]:

@@ -5,7 +5,7 @@ import { calibrateAudio, calibrateVideo } from "./calibration.js";
 import { drawHistogram } from "./highway.js";
 import { MicSource, midiAccess, midiInputs, MidiSource } from "./inputs.js";
 import { PlaySession } from "./play.js";
-import { ACTION_LABELS, ACTIONS, MIDI_PRESETS, prefs } from "./prefs.js";
+import { ACTION_LABELS, ACTIONS, MIDI_PRESETS, prefs, setMidiPresets } from "./prefs.js";
 
 const $ = (sel) => document.querySelector(sel);
 const LEVELS = ["beginner", "easy", "medium", "hard", "expert"];
@@ -315,6 +315,8 @@ $("#cal-video-btn").addEventListener("click", async () => {
 // ---------------------------------------------------------------- start
 renderKeys();
 renderMidiMap();
+fetch("/api/midi-maps").then((r) => r.json()).then((maps) => { setMidiPresets(maps); renderMidiMap(); })
+  .catch(() => { /* keep the built-in maps */ });
 showCalibration();
 loadLibrary().then(() => { window.__backbeat.ready = true; });
 if (navigator.requestMIDIAccess && new URLSearchParams(location.search).has("midi")) connectMidi();

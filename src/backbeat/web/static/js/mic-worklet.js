@@ -1,6 +1,8 @@
 // AudioWorklet onset detector: 1024-point FFT every 256 samples, half-wave rectified spectral flux
 // on log magnitudes, adaptive threshold (moving median + k * mean absolute deviation), 60 ms refractory
-// time; each onset is classed kick / snare / hi-hat by spectral centroid of the onset frame.
+// time; each onset is classed kick / snare / hi-hat by the spectral centroid of the new energy (rise of
+// linear power over the previous frame). Same algorithm and constants as backbeat/devices/onsets.py,
+// which is tested against annotated drum recordings.
 
 const N = 1024;
 const HOP = 256;
@@ -32,12 +34,14 @@ class OnsetDetector extends AudioWorkletProcessor {
   constructor(options) {
     super();
     const sens = (options.processorOptions && options.processorOptions.sensitivity) || 5;
-    this.k = 3.2 - sens * 0.25;           // threshold multiplier: higher sensitivity, lower threshold
+    this.k = 4.25 - sens * 0.25;          // threshold multiplier: higher sensitivity, lower threshold
     this.buf = new Float32Array(N);
-    this.fill = 0;
+    this.pos = 0;
     this.sinceHop = 0;
     this.window = new Float32Array(N).map((_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / N));
     this.prev = new Float32Array(N / 2);
+    this.prevPower = new Float32Array(N / 2);
+    this.power = new Float32Array(N / 2);
     this.history = [];
     this.lastOnset = -1;
     this.peak = 1e-6;
@@ -46,27 +50,31 @@ class OnsetDetector extends AudioWorkletProcessor {
     const input = inputs[0] && inputs[0][0];
     if (!input) return true;
     for (let i = 0; i < input.length; i++) {
-      this.buf.copyWithin(0, 1);
-      this.buf[N - 1] = input[i];
+      this.buf[this.pos] = input[i];               // ring buffer: pos is the oldest sample after this
+      this.pos = (this.pos + 1) % N;
       if (++this.sinceHop >= HOP) {
         this.sinceHop = 0;
-        this.frame(currentTime + (i - input.length) / sampleRate);
+        this.frame(currentTime + (i + 1) / sampleRate);   // end of this frame
       }
     }
     return true;
   }
   frame(time) {
     const re = new Float32Array(N), im = new Float32Array(N);
-    for (let i = 0; i < N; i++) re[i] = this.buf[i] * this.window[i];
+    for (let i = 0; i < N; i++) re[i] = this.buf[(this.pos + i) % N] * this.window[i];
     fft(re, im);
     let flux = 0, wsum = 0, msum = 0;
     for (let b = 1; b < N / 2; b++) {
-      const mag = Math.log1p(100 * Math.hypot(re[b], im[b]));
+      const p = re[b] * re[b] + im[b] * im[b];
+      const mag = Math.log1p(100 * Math.sqrt(p));
       const d = mag - this.prev[b];
       if (d > 0) flux += d;
       this.prev[b] = mag;
-      wsum += mag * b; msum += mag;
+      const rise = p - this.prevPower[b];
+      if (rise > 0) { wsum += rise * b; msum += rise; }
+      this.power[b] = p;
     }
+    [this.prevPower, this.power] = [this.power, this.prevPower];
     const h = this.history;
     h.push(flux);
     if (h.length > 43) h.shift();                  // ~250 ms of context at 44.1 kHz
@@ -78,7 +86,7 @@ class OnsetDetector extends AudioWorkletProcessor {
       this.lastOnset = time;
       this.peak = Math.max(this.peak * 0.99, flux);
       const centroidHz = msum > 0 ? (wsum / msum) * sampleRate / N : 0;
-      const cls = centroidHz < 900 ? "kick" : centroidHz < 3500 ? "snare" : "hihat";
+      const cls = centroidHz < 250 ? "kick" : centroidHz < 2000 ? "snare" : "hihat";
       // The onset happened about half a window before the frame end.
       this.port.postMessage({ time: time - (N / 2) / sampleRate, cls, centroidHz,
         strength: Math.min(1, flux / this.peak) });

@@ -27,6 +27,7 @@ const GM = { 35: "kick", 36: "kick", 37: "red", 38: "red", 39: "red", 40: "red",
   46: "yellow_cym", 48: "yellow_tom", 50: "yellow_tom", 45: "blue_tom", 47: "blue_tom", 41: "green_tom",
   43: "green_tom", 51: "blue_cym", 53: "blue_cym", 59: "blue_cym", 49: "green_cym", 52: "green_cym",
   55: "green_cym", 57: "green_cym" };
+// Built-in copy, replaced at start-up by the server's maps (GET /api/midi-maps).
 export const MIDI_PRESETS = {
   gm: GM,
   // Roland TD: heads and rims, hi-hat bow/edge, crash edges, ride bow/edge/bell.
@@ -35,6 +36,11 @@ export const MIDI_PRESETS = {
   // Yamaha DTX default kit sends snare on 31 and kick on 33 besides the GM keys.
   yamaha: { ...GM, 31: "red", 33: "kick", 34: "red" },
 };
+
+/** Replace the built-in presets with the server's (preset -> {note: action}). */
+export function setMidiPresets(maps) {
+  for (const [name, map] of Object.entries(maps)) MIDI_PRESETS[name] = map;
+}
 
 function load(key, fallback) {
   try {
