@@ -12,6 +12,7 @@ for drum onsets).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -259,7 +260,9 @@ class DemoResult:
     chart_paths
         Chart files written (empty when charting was skipped).
     notices
-        One-line notes for the user (e.g. a step skipped).
+        One-line notes for the user.
+    analysis_s, charts_s
+        Wall-clock seconds spent analysing and charting.
     """
 
     analysis: Analysis
@@ -268,6 +271,8 @@ class DemoResult:
     analysis_path: Path
     chart_paths: list[Path] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    analysis_s: float = 0.0
+    charts_s: float = 0.0
 
 
 AnalyzeFn = Callable[[Path], Analysis]
@@ -321,14 +326,19 @@ def run_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = 
         raise BackbeatError(f"{out_dir}: cannot create the output folder: {exc.strerror or exc}") from exc
     with demo_files() as files:
         truth = load_truth(files.truth)
+        t0 = time.perf_counter()
         analysis = analyze_fn(files.audio)
+        analysis_s = time.perf_counter() - t0
         audio_copy = out_dir / DEMO_AUDIO
         if not audio_copy.exists() or audio_copy.stat().st_size != files.audio.stat().st_size:
             atomic_write_bytes(audio_copy, files.audio.read_bytes())
     analysis_path = out_dir / "demo.json"
     atomic_write_text(analysis_path, json.dumps(analysis.to_json(), indent=1) + "\n")
-    result = DemoResult(analysis, truth, score_analysis(analysis, truth), analysis_path)
+    result = DemoResult(analysis, truth, score_analysis(analysis, truth), analysis_path,
+                        analysis_s=analysis_s)
+    t0 = time.perf_counter()
     result.chart_paths = list(build_charts_fn(analysis_path, audio_copy, out_dir / "charts"))
+    result.charts_s = time.perf_counter() - t0
     return result
 
 
@@ -349,10 +359,11 @@ def summary_lines(result: DemoResult) -> list[str]:
         f"section boundaries F={acc.boundaries.f_measure:.2f} (±3 s)",
         "  per instrument: " + ", ".join(
             f"{inst.value} {score.f_measure:.2f}" for inst, score in acc.drums.items()),
-        f"analysis: {result.analysis_path}",
+        f"analysis: {result.analysis_path} ({result.analysis_s:.1f} s)",
     ]
     if result.chart_paths:
         folders = sorted({str(p.parent) for p in result.chart_paths})
-        lines.append(f"charts: {len(result.chart_paths)} files in {', '.join(folders)}")
+        lines.append(f"charts: {len(result.chart_paths)} files in {', '.join(folders)} "
+                     f"({result.charts_s:.1f} s)")
     lines.extend(result.notices)
     return lines
