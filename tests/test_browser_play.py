@@ -219,3 +219,71 @@ def test_two_players_keyboard_and_midi_kit(server: tuple[str, Path]) -> None:
     # Every key press and every pad strike that fired is in the database.
     assert stored["Keys"][1] + stored["Kit"][1] == fired
     assert velocities == {90}  # MIDI velocity kept
+
+
+FULL_KEYS = {(0, False): "Space", (1, False): "KeyF", (2, True): "KeyT", (2, False): "KeyG",
+             (3, True): "KeyY", (3, False): "KeyH", (4, True): "KeyU", (4, False): "KeyJ"}
+
+
+def test_practice_half_speed_loop_with_count_in(server: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, db_path = server
+    a_s, b_s = 2.0, 5.0
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page.click(".song >> text=Backbeat Demo Groove")
+        rows = page.locator(".player-row")
+        rows.nth(0).locator(".p-name").fill("Practiser")
+        rows.nth(0).locator(".p-level").select_option("medium")
+        page.eval_on_selector("#rate", "el => { el.value = 50; el.dispatchEvent(new Event('input')); }")
+        assert page.inner_text("#rate-out") == "50 %"
+        page.fill("#loop-a", str(a_s))
+        page.fill("#loop-b", str(b_s))
+        page.check("#count-in")
+        page.click("#start-btn")
+        page.wait_for_function("window.__backbeat.session && window.__backbeat.session.slots.length === 1",
+                               timeout=20000)
+        # During the count-in the clock runs towards A from before it.
+        page.wait_for_function("window.__backbeat.songTime() !== null")
+        first = page.evaluate("window.__backbeat.songTime()")
+        assert first < a_s - 0.5, first
+        audio = page.evaluate("(() => { const a = document.querySelector('#song-audio');"
+                              " return [a.playbackRate, a.preservesPitch]; })()")
+        assert audio == [0.5, True]
+        notes = page.evaluate("window.__backbeat.session.slots[0].chart.notes")
+        events = [(n["t"], "key", FULL_KEYS[(n["pad"], n["cymbal"])])
+                  for n in notes if a_s + 0.1 < n["t"] < b_s]
+        t0 = time.monotonic()
+        fired = press_on_time(page, events)
+        # The loop wraps: the first pass is scored and a second pass starts from A.
+        page.wait_for_function("window.__backbeat.session.passes.length >= 1", timeout=20000)
+        wall = time.monotonic() - t0
+        page.wait_for_function(f"window.__backbeat.songTime() < {b_s}", timeout=10000)
+        passes = page.evaluate("window.__backbeat.session.passes.map(p => p[0].result)")
+        page.click("#stop-btn")
+        page.wait_for_function("window.__backbeat.screen === 'results'", timeout=20000)
+        browser.close()
+
+    assert not errors, errors
+    first_pass = passes[0]
+    assert first_pass["playback_rate"] == 0.5
+    in_range = sum(1 for n in notes if a_s <= n["t"] < b_s)
+    assert first_pass["notes_total"] == in_range  # only the loop's notes are judged
+    hits = sum(first_pass["counts"][k] for k in ("perfect", "great", "good"))
+    assert hits >= 0.6 * len(events), (first_pass["counts"], len(events), fired)
+    # Half speed: three seconds of song took about six seconds.
+    assert wall > 1.6 * (b_s - a_s - 0.2)
+    con = sqlite3.connect(db_path)
+    try:
+        n_sessions = con.execute(
+            "SELECT COUNT(DISTINCT sp.session_id) FROM session_players sp JOIN players p "
+            "ON p.id = sp.player_id WHERE p.name = 'Practiser'").fetchone()[0]
+    finally:
+        con.close()
+    assert n_sessions >= 2

@@ -111,6 +111,8 @@ export class PlaySession {
     this.slots = [];
     this.stopped = false;
     this.frames = 0;
+    this.passes = [];
+    this.looping = false;
   }
 
   async start() {
@@ -175,20 +177,24 @@ export class PlaySession {
     const t = this.clock.now();
     for (const s of this.slots) s.run.tick(t);
     const endS = this.practice.toS != null ? this.practice.toS : this.duration;
-    if (t > endS + 0.3) {
+    if (t > endS + 0.3 && !this.looping) {
       if (this.practice.toS != null && this.practice.loop) this.restartLoop();
       else this.finish();
     }
   }
 
   async restartLoop() {
-    // Each pass through the loop is its own scored run.
+    // Each pass through the loop is its own scored run, in a new session.
+    if (this.looping) return;
     this.looping = true;
-    for (const s of this.slots) { await s.run.end(); }
+    const results = await Promise.all(this.slots.map((s) => s.run.end()));
+    this.passes.push(this.slots.map((s, i) => ({ player: s.player, result: results[i] })));
+    const session = await api.createSession(this.song.id, { players: this.players.map((p) => p.name) });
+    this.sessionId = session.id;
     for (const s of this.slots) {
-      const old = s.run;
-      s.run = new PlayerRun({ ...old.join, sessionId: old.join.session, fromS: old.join.from_s,
-        toS: old.join.to_s, player: old.join.player }, s.view);
+      const j = s.run.join;
+      s.run = new PlayerRun({ sessionId: session.id, player: j.player, part: j.part, level: j.level, mode: j.mode,
+        rate: j.rate, device: j.device, fromS: j.from_s, toS: j.to_s }, s.view);
       s.view.highway.state.fill(0);
       s.view.highway.first = 0;
       await s.run.open();
