@@ -84,6 +84,19 @@ DEFAULT_PARAMS: dict[Difficulty, ReductionParams] = {
     Difficulty.MEDIUM: ReductionParams(1.0, 1.0, 2.0, False, 2, True, False, True),
     Difficulty.EASY: ReductionParams(1.0, 1.0, 2.0, False, 2, True, True),
 }
+#: Alternative spacings per level, tried in order when the level has a density target.
+PARAM_LADDER: dict[Difficulty, tuple[ReductionParams, ...]] = {
+    Difficulty.HARD: (
+        DEFAULT_PARAMS[Difficulty.HARD],
+        ReductionParams(0.25, 0.25, 0.5, False, 2, False),
+        ReductionParams(0.5, 0.5, 1.0, False, 2, False),
+        ReductionParams(1.0, 0.5, 2.0, False, 2, False),
+        ReductionParams(1.0, 1.0, 2.0, False, 2, False),
+    ),
+}
+#: Share of Expert notes a level aims at (the middle of the range human authors use: Hard
+#: 70-80 %); the spacing of :data:`PARAM_LADDER` whose result lands nearest is chosen per song.
+DENSITY_TARGET: dict[Difficulty, float] = {Difficulty.HARD: 0.75}
 
 
 def _priority(grid: MeterGrid, tick: int, notes: Sequence[Note]) -> tuple[int, int, int]:
@@ -216,6 +229,22 @@ def reduce_notes(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, 
     return tuple(sorted(out))
 
 
+def _reduce_to_target(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, *, n_expert: int,
+                      fills: Sequence[Phrase], section_ticks: Sequence[int]) -> tuple[Note, ...]:
+    """Reduce with the ladder spacing whose density is nearest the level's target (default spacing else)."""
+    target = DENSITY_TARGET.get(level)
+    ladder = PARAM_LADDER.get(level, ())
+    if target is None or not ladder or n_expert == 0:
+        return reduce_notes(notes, tempo_map, level, fills=fills, section_ticks=section_ticks)
+    best: tuple[float, tuple[Note, ...]] | None = None
+    for params in ladder:
+        out = reduce_notes(notes, tempo_map, level, fills=fills, section_ticks=section_ticks, params=params)
+        miss = abs(len(out) / n_expert - target)
+        if best is None or miss < best[0] - 1e-12:
+            best = (miss, out)
+    return best[1] if best is not None else ()
+
+
 def _clear_between_time_keeping(notes: list[Note], grid: MeterGrid) -> list[Note]:
     """Medium: no kick or snare strictly between two time-keeping notes at most a beat apart."""
     keepers = sorted({n.tick for n in notes if is_time_keeping(n)})
@@ -343,7 +372,8 @@ def build_levels(chart: Chart, *, levels: Iterable[Difficulty] | None = None,
             notes = existing.notes
             above = notes
         else:
-            view = reduce_notes(above, tm, level, fills=fills, section_ticks=section_ticks)
+            view = _reduce_to_target(above, tm, level, n_expert=len(expert.notes), fills=fills,
+                                     section_ticks=section_ticks)
             above = view
             notes = timed_notes([originals.get((n.tick, n.pad), n) if four_lane else n for n in view], tm)
         built[level] = notes
