@@ -36,7 +36,9 @@ def _sources() -> list[tuple[str, Chart]]:
     out = [("golden", golden_chart())]
     if CHARTS.is_dir():
         for rel in ("yargcore-feature-check-mid/test.mid", "onyx-lte-914/notes.mid",
-                    "btbam-the-coma-machine/comamachinenotes.chart", "sch-drums-basic-mid/drums-basic.mid"):
+                    "btbam-the-coma-machine/comamachinenotes.chart", "sch-drums-basic-mid/drums-basic.mid",
+                    # cymbals but no toms: our notes.mid must still read as pro drums without song.ini
+                    "sch-drums-basic-chart/drums-basic.chart"):
             out.append((rel, read_chart(CHARTS / rel)))
     return out
 
