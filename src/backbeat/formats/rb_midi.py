@@ -249,6 +249,21 @@ def _tom_marker_runs(chart: Chart, part: str) -> dict[Pad, list[tuple[int, int]]
     return runs
 
 
+def _harmless_marker(chart: Chart, part: str) -> tuple[int, int]:
+    """(tick, key) of a tom marker that covers a gem but no gem of the marker's own lane."""
+    lanes_at: dict[int, set[Pad]] = {}
+    for diff in GAME_DIFFICULTIES:
+        tr = chart.tracks.get((part, diff))
+        if tr is not None:
+            for n in tr.notes:
+                lanes_at.setdefault(n.tick, set()).add(n.pad)
+    for pad, key in TOM_MARKER_KEY.items():
+        for tick in sorted(lanes_at):
+            if pad not in lanes_at[tick]:
+                return tick, key
+    return chart.end_tick() + chart.tempo_map.resolution, TOM_MARKER_KEY[Pad.YELLOW]
+
+
 def _gem_lengths(ticks: Iterable[int], length: int) -> list[tuple[int, int]]:
     ts = sorted(set(ticks))
     out = []
@@ -285,9 +300,11 @@ def chart_to_rb_midi(chart: Chart, *, part: str = MAIN_PART) -> bytes:
             drums.note(a, b - a, TOM_MARKER_KEY[pad], 100)
     has_cymbal = any(n.cymbal for (p, _), tr in chart.tracks.items() if p == part for n in tr.notes)
     if has_cymbal and not any(runs.values()):
-        # Readers treat a file without any tom marker as non-pro (all toms); one marker past
-        # the last gem, covering nothing, keeps the file pro without song.ini.
-        drums.note(chart.end_tick() + res, 1, TOM_MARKER_KEY[Pad.YELLOW], 100)
+        # Readers treat a file without any tom marker as non-pro (all toms). One 1-tick tom
+        # marker over a gem of another lane keeps the file pro without song.ini and changes no
+        # note (scan-chart only counts markers that cover a gem).
+        marker_tick, marker_key = _harmless_marker(chart, part)
+        drums.note(marker_tick, 1, marker_key, 100)
     for ph in chart.phrases:
         length = max(1, ph.length_ticks)
         if ph.kind == "star_power":
