@@ -53,6 +53,15 @@ class SongNotFoundError(InvalidArgumentError):
     """No song with that id (or it has no chart yet)."""
 
 
+class ProcessingError(BackbeatError):
+    """Analysis or charting of a song failed (carries the worker's message across processes).
+
+    Errors such as :class:`~backbeat.core.errors.AudioError` take several
+    constructor arguments and cannot be rebuilt from a pickle, so workers
+    re-raise them as this one-message error.
+    """
+
+
 @dataclass
 class Job:
     """Progress of one song's processing (kept in memory; the song status is in the database).
@@ -115,7 +124,10 @@ def analyse_worker(audio_path: str) -> dict[str, Any]:
     """Analyse one audio file; returns the analysis JSON (runs in a worker process)."""
     from backbeat.services.analyze import analyze
 
-    return analyze(audio_path).to_json()
+    try:
+        return analyze(audio_path).to_json()
+    except BackbeatError as exc:
+        raise ProcessingError(str(exc)) from None
 
 
 def chart_worker(analysis_json: dict[str, Any], *, title: str, artist: str,
@@ -127,10 +139,13 @@ def chart_worker(analysis_json: dict[str, Any], *, title: str, artist: str,
     from backbeat.core.song_analysis import Analysis
     from backbeat.formats.chart_json import chart_to_json
 
-    analysis = Analysis.from_json(analysis_json)
-    info = SongInfo(name=title, artist=artist, audio_file=audio_file, length_s=analysis.duration_s)
-    chart = build_levels(chart_from_analysis(analysis, info=info))
-    return chart_to_json(chart)
+    try:
+        analysis = Analysis.from_json(analysis_json)
+        info = SongInfo(name=title, artist=artist, audio_file=audio_file, length_s=analysis.duration_s)
+        chart = build_levels(chart_from_analysis(analysis, info=info))
+        return chart_to_json(chart)
+    except BackbeatError as exc:
+        raise ProcessingError(f"charting failed: {exc}") from None
 
 
 def check_audio_file(path: str | Path) -> float | None:

@@ -50,8 +50,8 @@ if TYPE_CHECKING:
 OUT_QUEUE_SIZE = 1024
 #: How long a client may take to join after connecting, seconds.
 JOIN_TIMEOUT_S = 10.0
-#: Stored-hit acknowledgements are sent at most this often per socket, seconds.
-STORED_ACK_INTERVAL_S = 0.1
+#: A standalone stored-hit acknowledgement follows a commit after this long if no judgment carried it.
+STORED_ACK_INTERVAL_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,7 @@ class PlayConnection:
         self.closing = False
         self.pending_close: tuple[int, str, tuple[str, str] | None] | None = None
         self.stored_seq = -1
+        self.acked_seq = -1
         self._ack_scheduled = False
 
     # -- output ---------------------------------------------------------------
@@ -117,7 +118,8 @@ class PlayConnection:
         self.loop.call_soon_threadsafe(self._note_stored, seq)
 
     def _note_stored(self, seq: int) -> None:
-        # Acknowledge stored hits at most every STORED_ACK_INTERVAL_S, with the highest seq.
+        # Judgments carry the highest stored seq ("stored" field); a standalone "stored"
+        # message goes out only when no judgment has carried the latest value for a while.
         self.stored_seq = max(self.stored_seq, seq)
         if not self._ack_scheduled:
             self._ack_scheduled = True
@@ -125,8 +127,15 @@ class PlayConnection:
 
     def _send_stored(self) -> None:
         self._ack_scheduled = False
-        if not self.closing and self.out.qsize() < OUT_QUEUE_SIZE // 2:
+        if self.stored_seq > self.acked_seq and not self.closing and self.out.qsize() < OUT_QUEUE_SIZE // 2:
+            self.acked_seq = self.stored_seq
             self.out.put_nowait({"v": PROTOCOL_VERSION, "type": "stored", "seq": self.stored_seq})
+
+    def _judgment(self, e: JudgmentEvent) -> dict[str, Any]:
+        msg = _event_msg(e)
+        msg["stored"] = self.stored_seq
+        self.acked_seq = self.stored_seq
+        return msg
 
     async def sender(self) -> None:
         """Drain the outgoing queue until a close item."""
@@ -189,13 +198,13 @@ class PlayConnection:
                 raise ProtocolViolation("bad_seq", f"hit seq {msg.seq} does not follow {seat.last_seq}")
             for e in seat.hit(seq=msg.seq, t_song_s=msg.t_song_s, pad=msg.pad, velocity=msg.velocity,
                               cymbal=msg.cymbal):
-                self.send(_event_msg(e))
+                self.send(self._judgment(e))
         elif isinstance(msg, TickMsg):
             if seat is None:
                 raise ProtocolViolation("not_joined", "send join before ticks")
             check_song_time(msg.t_song_s, duration_s=seat.duration_s)
             for e in seat.tick(msg.t_song_s):
-                self.send(_event_msg(e))
+                self.send(self._judgment(e))
         elif isinstance(msg, JoinMsg):
             if seat is not None:
                 raise ProtocolViolation("already_joined", "this socket already joined")

@@ -16,8 +16,9 @@ Every message is a JSON object ``{"v": 1, "type": ..., ...}`` of at most
 ``end``
     Finish the run; the server answers with ``result`` and closes.
 
-Server to client: ``joined``, ``judgment``, ``stored`` (highest hit seq
-committed to the database), ``result``, ``error`` (``code`` and
+Server to client: ``joined``, ``judgment`` (with ``stored``: the highest
+hit seq committed to the database so far), ``stored`` (the same, sent on
+its own when no judgment carried it), ``result``, ``error`` (``code`` and
 ``message``, followed by a close with one of the ``CLOSE_*`` codes).
 
 Everything here is pure: no sockets, no clocks (the rate limiter is handed

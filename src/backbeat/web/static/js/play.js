@@ -29,7 +29,7 @@ class PlayerRun {
       this.ws.onmessage = (e) => {
         const msg = JSON.parse(e.data);
         if (msg.type === "joined") resolve(msg);
-        else if (msg.type === "judgment") this.onJudgment(msg);
+        else if (msg.type === "judgment") { this.storedSeq = Math.max(this.storedSeq, msg.stored); this.onJudgment(msg); }
         else if (msg.type === "stored") this.storedSeq = msg.seq;
         else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
         else if (msg.type === "error") { this.error = msg; this.view.status(msg.message); reject(new Error(msg.message)); }
@@ -42,9 +42,14 @@ class PlayerRun {
   }
   send(obj) { if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj)); }
   hit(tSongS, pad, velocity, cymbal) {
+    this.lastSendMs = performance.now();
     this.send({ v: PROTOCOL, type: "hit", seq: this.seq++, t_song_s: tSongS, pad, velocity, cymbal });
   }
-  tick(tSongS) { this.send({ v: PROTOCOL, type: "tick", t_song_s: tSongS }); }
+  tick(tSongS) {
+    // A hit advances the server's clock too: no tick needed right after one.
+    if (this.lastSendMs && performance.now() - this.lastSendMs < TICK_MS) return;
+    this.send({ v: PROTOCOL, type: "tick", t_song_s: tSongS });
+  }
   onJudgment(msg) {
     this.judgments.push(msg);
     this.view.judgment(msg);
