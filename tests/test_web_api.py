@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
@@ -161,6 +162,22 @@ def test_upload_real_audio_is_analysed_and_charted(client: TestClient, tmp_path:
     assert (len(chart["notes"]) > 0) == (len(analysis.data()["drums"]) > 0)
     audio = client.get(song["audio_url"])
     assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+
+
+@pytest.mark.slow
+def test_upload_that_analysis_rejects_fails_with_a_clear_message(client: TestClient, tmp_path: Path) -> None:
+    silent = tmp_path / "quiet.wav"
+    sf.write(silent, np.zeros(3 * 22050, dtype=np.float32), 22050)
+    r = client.post("/api/songs", files={"file": ("quiet.wav", silent.read_bytes(), "audio/wav")})
+    assert r.status_code == 202, r.text
+    song_id = r.json()["song"]["id"]
+    song = wait_song(client, song_id)
+    assert song["status"] == "failed"
+    assert "silent" in song["error"]
+    job = client.get(f"/api/jobs/{r.json()['job_id']}").json()
+    assert job["state"] == "failed" and "silent" in job["message"] and "Traceback" not in job["message"]
+    assert client.get(f"/api/songs/{song_id}/chart").status_code == 404
+    assert client.post("/api/sessions", json={"song_id": int(song_id)}).status_code == 409
 
 
 def test_calibration_per_device(client: TestClient) -> None:
