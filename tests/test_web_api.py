@@ -59,7 +59,7 @@ def test_library_lists_the_demo_with_all_levels(client: TestClient) -> None:
     demo = songs[0]
     assert demo["title"] == "Backbeat Demo Groove" and demo["status"] == "ready"
     assert demo["levels"] == ["beginner", "easy", "medium", "hard", "expert"]
-    assert demo["parts"] == ["drums"] and demo["sections"][0]["start_s"] == 0.0
+    assert demo["parts"] == ["drums", "split_feet", "split_hands"] and demo["sections"][0]["start_s"] == 0.0
     assert client.get("/api/songs/999").status_code == 404
     assert client.get("/api/songs/abc").status_code == 404
 
@@ -78,6 +78,17 @@ def test_chart_json_per_level(client: TestClient) -> None:
     assert counts["beginner"] < counts["expert"]
     r = client.get("/api/songs/1/chart", params={"level": "impossible"})
     assert r.status_code == 400 and "impossible" in r.json()["detail"]
+
+
+def test_split_kit_parts_share_the_groove(client: TestClient) -> None:
+    def notes(part: str) -> list[tuple[float, int, bool]]:
+        chart = client.get("/api/songs/1/chart", params={"part": part, "level": "expert"}).json()
+        return [(n["t"], n["pad"], n["cymbal"]) for n in chart["notes"]]
+
+    hands, feet, full = notes("split_hands"), notes("split_feet"), notes("drums")
+    assert hands and feet and not set(hands) & set(feet)
+    assert sorted(hands + feet) == sorted(full)
+    assert client.get("/api/songs/1/chart", params={"part": "cowbell"}).status_code == 400
 
 
 def test_audio_streams_with_range_requests(client: TestClient) -> None:

@@ -132,8 +132,9 @@ def analyse_worker(audio_path: str) -> dict[str, Any]:
 
 def chart_worker(analysis_json: dict[str, Any], *, title: str, artist: str,
                  audio_file: str) -> dict[str, Any]:
-    """Chart an analysis at every level; returns the chart JSON (runs in a worker process)."""
+    """Chart an analysis at every level and split for two; returns the chart JSON (in a worker process)."""
     from backbeat.charting.levels import build_levels
+    from backbeat.charting.parts import split_kit
     from backbeat.charting.quantize import chart_from_analysis
     from backbeat.core.chart import SongInfo
     from backbeat.core.song_analysis import Analysis
@@ -142,7 +143,8 @@ def chart_worker(analysis_json: dict[str, Any], *, title: str, artist: str,
     try:
         analysis = Analysis.from_json(analysis_json)
         info = SongInfo(name=title, artist=artist, audio_file=audio_file, length_s=analysis.duration_s)
-        chart = build_levels(chart_from_analysis(analysis, info=info))
+        # Every level, plus the kit split between two players (hands / feet).
+        chart = split_kit(build_levels(chart_from_analysis(analysis, info=info)))
         return chart_to_json(chart)
     except BackbeatError as exc:
         raise ProcessingError(f"charting failed: {exc}") from None

@@ -95,8 +95,7 @@ function renderPlayerRows() {
       <select class="p-mode"><option value="pads">pads</option><option value="any_pad">any pad (rhythm only)</option></select>`;
     rows.appendChild(row);
     row.querySelector(".p-input").value = n === 2 && !old[1] ? defInput : prev.input || defInput;
-    if (parts.length > 1 && n === 2 && !prev.part) row.querySelector(".p-part").value = parts[i % parts.length];
-    else if (prev.part) row.querySelector(".p-part").value = prev.part;
+    if (prev.part && parts.includes(prev.part)) row.querySelector(".p-part").value = prev.part;
     row.querySelector(".p-level").value = prev.level && levels.includes(prev.level) ? prev.level :
       (levels.includes("medium") ? "medium" : levels[levels.length - 1]);
     if (prev.mode) row.querySelector(".p-mode").value = prev.mode;
