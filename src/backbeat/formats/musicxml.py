@@ -201,7 +201,7 @@ def chart_to_musicxml(chart: Chart, *, difficulty: Difficulty = Difficulty.EXPER
                     first = False
                 pieces = pieces[1:]
             elif s == start and seg_end == stop and not notes:
-                out.append(f'      <note><rest measure="yes"/><duration>{stop - start}</duration>'
+                out.append(f'      <note><rest/><duration>{stop - start}</duration>'
                            "<voice>1</voice></note>")
                 pieces = []
             for plen, ptype, dotted in pieces:
