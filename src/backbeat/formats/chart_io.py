@@ -214,7 +214,8 @@ def write_song_folder(chart: Chart, out_dir: str | Path, *, audio_path: str | Pa
 
     Note: with both ``notes.chart`` and ``notes.mid`` present, Clone Hero uses
     ``notes.mid`` and some scanners flag the folder; pass ``formats=("mid",)``
-    for a folder with one chart file.
+    for a folder with one chart file. A ``notes.chart``/``notes.mid`` already in
+    the folder but not in ``formats`` is removed, so no stale chart shadows the new one.
 
     Returns
     -------
@@ -253,6 +254,13 @@ def write_song_folder(chart: Chart, out_dir: str | Path, *, audio_path: str | Pa
                   .encode("utf-8")))
     files.append((FOLDER_JSON, chart_to_json_text(chart).encode("utf-8")))
     written = [atomic_write_bytes(out / name, data) for name, data in files]
+    for fmt, name in (("chart", "notes.chart"), ("mid", "notes.mid")):
+        if fmt not in formats and (out / name).is_file():
+            # A stale chart file left from an earlier write would shadow the new one in games.
+            try:
+                (out / name).unlink()
+            except OSError as exc:
+                raise OutputWriteError(f"{out / name}: cannot remove stale chart ({exc.strerror})") from None
     if audio is not None:
         written.append(_copy_atomic(audio, out / info.audio_file))
     return written
