@@ -10,6 +10,7 @@ docs/screenshots/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -99,9 +100,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             proc.kill()
 
 
-def press_on_time(page: Any, events: list[tuple[float, str, Any]]) -> int:
-    """Fire each (song time, kind, what) when the page's song clock reaches it; returns how many fired."""
-    fired = 0
+def press_on_time(page: Any, events: list[tuple[float, str, Any]]) -> list[tuple[float, str, Any]]:
+    """Fire each (song time, kind, what) when the page's song clock reaches it; returns those fired."""
+    fired = []
     for t, kind, what in events:
         while True:
             now = page.evaluate("window.__backbeat.songTime()")
@@ -115,7 +116,7 @@ def press_on_time(page: Any, events: list[tuple[float, str, Any]]) -> int:
             page.keyboard.press(what)
         else:
             page.evaluate("([n, v]) => window.__fakeKit.strike(n, v)", what)
-        fired += 1
+        fired.append((t, kind, what))
     return fired
 
 
@@ -170,7 +171,7 @@ def test_two_players_keyboard_and_midi_kit(server: tuple[str, Path]) -> None:
         events.sort(key=lambda e: e[0])
         shot_at = 6.0
         shot_taken = False
-        fired = 0
+        fired: list[tuple[float, str, Any]] = []
         for chunk_start in range(0, len(events), 4):
             chunk = events[chunk_start:chunk_start + 4]
             fired += press_on_time(page, chunk)
@@ -179,6 +180,8 @@ def test_two_players_keyboard_and_midi_kit(server: tuple[str, Path]) -> None:
                 shot_taken = True
         time.sleep(0.4)
         live = page.evaluate("window.__backbeat.session.slots.map(s => s.view.counts)")
+        fps = page.evaluate("(() => { const s = window.__backbeat.session;"
+                            " return s.frames / ((performance.now() - s.startedMs) / 1000); })()")
         page.click("#stop-btn")
         page.wait_for_function("window.__backbeat.screen === 'results' && window.__backbeat.results",
                                timeout=20000)
@@ -189,8 +192,10 @@ def test_two_players_keyboard_and_midi_kit(server: tuple[str, Path]) -> None:
         browser.close()
 
     assert not errors, errors
-    played = {0: sum(1 for e in events if e[1] == "key"), 1: sum(1 for e in events if e[1] == "midi")}
-    assert fired >= 0.8 * len(events), (fired, len(events))
+    assert fps >= 30, fps  # requestAnimationFrame keeps drawing both highways
+    # Strikes the test could not fire on time (a loaded machine) are skipped, not fired late.
+    played = {0: sum(1 for e in fired if e[1] == "key"), 1: sum(1 for e in fired if e[1] == "midi")}
+    assert len(fired) >= 0.5 * len(events) and min(played.values()) >= 5, (len(fired), len(events))
     # Live judgments reached both highways.
     for i in (0, 1):
         hits = sum(live[i].get(k, 0) for k in ("perfect", "great", "good"))
@@ -217,7 +222,7 @@ def test_two_players_keyboard_and_midi_kit(server: tuple[str, Path]) -> None:
     stored = {name: (level, n, good) for name, level, n, good in rows}
     assert stored["Keys"][0] == "easy" and stored["Kit"][0] == "medium"
     # Every key press and every pad strike that fired is in the database.
-    assert stored["Keys"][1] + stored["Kit"][1] == fired
+    assert stored["Keys"][1] == played[0] and stored["Kit"][1] == played[1]
     assert velocities == {90}  # MIDI velocity kept
 
 
@@ -260,7 +265,7 @@ def test_practice_half_speed_loop_with_count_in(server: tuple[str, Path]) -> Non
         events = [(n["t"], "key", FULL_KEYS[(n["pad"], n["cymbal"])])
                   for n in notes if a_s + 0.1 < n["t"] < b_s]
         t0 = time.monotonic()
-        fired = press_on_time(page, events)
+        fired = len(press_on_time(page, events))
         # The loop wraps: the first pass is scored and a second pass starts from A.
         page.wait_for_function("window.__backbeat.session.passes.length >= 1", timeout=20000)
         wall = time.monotonic() - t0
@@ -276,7 +281,7 @@ def test_practice_half_speed_loop_with_count_in(server: tuple[str, Path]) -> Non
     in_range = sum(1 for n in notes if a_s <= n["t"] < b_s)
     assert first_pass["notes_total"] == in_range  # only the loop's notes are judged
     hits = sum(first_pass["counts"][k] for k in ("perfect", "great", "good"))
-    assert hits >= 0.6 * len(events), (first_pass["counts"], len(events), fired)
+    assert fired >= 0.5 * len(events) and hits >= 0.6 * fired, (first_pass["counts"], len(events), fired)
     # Half speed: three seconds of song took about six seconds.
     assert wall > 1.6 * (b_s - a_s - 0.2)
     con = sqlite3.connect(db_path)
@@ -287,3 +292,51 @@ def test_practice_half_speed_loop_with_count_in(server: tuple[str, Path]) -> Non
     finally:
         con.close()
     assert n_sessions >= 2
+
+
+def test_audio_calibration_and_refused_upload(server: tuple[str, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    late_ms = 60.0
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+
+        # A text file renamed .mp3 is refused, and the library says why.
+        bogus = tmp_path / "not-a-song.mp3"
+        bogus.write_text("this is a shopping list, not audio\n" * 20)
+        page.set_input_files("#upload-input", str(bogus))
+        page.wait_for_function(
+            "document.querySelector('.progress-label').textContent.includes('Could not add')")
+        label = page.inner_text(".progress-label")
+        assert "not-a-song.mp3" in label and "not an audio file" in label
+
+        # Audio calibration: tap (a key) 60 ms after every click.
+        page.click("[data-nav=settings]")
+        page.select_option("#cal-device", "keyboard")
+        page.click("#cal-audio-btn")
+        page.wait_for_function(
+            "window.__backbeat.calibration && window.__backbeat.calibration.cues.length > 0")
+        cues = page.evaluate("window.__backbeat.calibration.cues")
+        for cue in cues:
+            while True:
+                wait_ms = cue + late_ms - page.evaluate("performance.now()")
+                if wait_ms <= 2:
+                    break
+                time.sleep(max(0.001, (wait_ms - 8) / 1000))
+            page.keyboard.press("KeyF")
+        page.wait_for_function("document.querySelector('#cal-status').textContent.includes('Audio offset')",
+                               timeout=15000)
+        status = page.inner_text("#cal-status")
+        shown = float(page.inner_text("#cal-audio"))
+        browser.close()
+    assert not errors, errors
+    stored = json.loads(urllib.request.urlopen(url + "api/devices/keyboard/calibration").read())
+    # Key presses arrive a few ms after they are sent; the median lands just above 60 ms.
+    assert late_ms - 5 <= stored["audio_offset_ms"] <= late_ms + 40, (stored, status)
+    assert round(stored["audio_offset_ms"]) == shown

@@ -41,6 +41,7 @@ export async function calibrateAudio(device, status) {
     if (i >= WARMUP) cues.push(clicker.perfAt(t0 + i * PERIOD_S));
   }
   const taps = [];
+  window.__backbeat.calibration = { kind: "audio", cues };   // test hook: when each click sounds
   const stop = listenAll((h) => { taps.push(h.timeMs); status(`${taps.length} taps`); });
   await new Promise((r) => setTimeout(r, (0.3 + COUNT * PERIOD_S + 0.4) * 1000));
   stop();

@@ -17,6 +17,8 @@ export class SongClock {
   /** Start from song time fromS after a count-in of countInS real seconds (0 for none). */
   async start(fromS, rate, countInS = 0) {
     this.rate = rate;
+    // Loading a source resets playbackRate to defaultPlaybackRate: set both.
+    this.audio.defaultPlaybackRate = rate;
     this.audio.playbackRate = rate;
     this.audio.preservesPitch = true;
     this.audio.currentTime = fromS;
@@ -31,6 +33,7 @@ export class SongClock {
     if (!this.running) return;
     this.anchorMs = performance.now();
     this.lastAudioChangeMs = this.anchorMs;
+    this.audio.playbackRate = this.rate;
     try {
       await this.audio.play();
     } catch (e) {

@@ -152,6 +152,7 @@ export class PlaySession {
       const ctx = this.clicker.ensure();
       for (let i = 0; i < 4; i++) this.clicker.click(ctx.currentTime + 0.05 + (i * beatS) / practice.rate, i === 0);
     }
+    this.startedMs = performance.now();
     this.raf = requestAnimationFrame((t) => this.frame(t));
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
     this.metroTimer = setInterval(() => this.metronome(), 25);
