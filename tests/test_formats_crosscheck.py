@@ -51,7 +51,7 @@ def _ours(chart: Chart, diff: Difficulty, *, midi: bool) -> list[tuple[int, int,
     if midi and diff is not Difficulty.EXPERT:
         notes = [(*n[:4], False) for n in notes]  # notes.mid has double kick only on Expert
     if not midi:
-        # scan-chart reads kick accent/ghost markers (33/39) of .chart as plain kicks
+        # .chart has no accent/ghost markers for kick
         notes = [(t, p, c, "normal" if p == 0 else d, k) for t, p, c, d, k in notes]
     return sorted(notes, key=lambda n: (n[0], n[1], n[2]))
 

@@ -120,11 +120,14 @@ def test_song_folder_reads_ini_metadata() -> None:
 def _same_game_notes(a: Chart, b: Chart, *, midi: bool) -> None:
     for key, tr in a.tracks.items():
         got = b.tracks.get(key, Track(key[1], ()))
+        want = full_notes(tr)
+        if not midi:  # .chart has no accent/ghost markers for kick
+            want = [(t, p, c, "normal" if p == 0 else d, k) for t, p, c, d, k in want]
         if midi and key[1] is not Difficulty.EXPERT:
             # notes.mid has double kick (95) only for Expert
             assert [x[:4] for x in full_notes(got)] == [x[:4] for x in full_notes(tr)]
         else:
-            assert full_notes(got) == full_notes(tr), key
+            assert full_notes(got) == want, key
         assert [n.time_s for n in got.notes] == pytest.approx([n.time_s for n in tr.notes], abs=2e-3)
 
 

@@ -9,7 +9,7 @@ Format (text, sections of ``tick = TYPE values`` lines):
 * ``[ExpertDrums]``, ``[HardDrums]``, ``[MediumDrums]``, ``[EasyDrums]``: ``N lane len`` with
   lanes 0 kick, 1 red, 2 yellow, 3 blue, 4 green, 32 double kick (Expert+), 66/67/68 cymbal
   markers for yellow/blue/green (without one the note is a tom), 34-37 accent and 40-43 ghost
-  markers for red/yellow/blue/green (33/39 for kick, as Moonscraper writes them);
+  markers for red/yellow/blue/green (the format has none for kick: kick accents/ghosts are lost);
   ``S 64 len`` drum fill, ``S 2 len`` star power.
 
 Beginner and extra parts (duet, split kit) have no slot in this format; write them as JSON.
@@ -45,8 +45,9 @@ SECTION_BY_DIFFICULTY: dict[Difficulty, str] = {d: s for s, d in DRUM_SECTIONS.i
 
 DOUBLE_KICK = 32
 CYMBAL_MARKER: dict[Pad, int] = {Pad.YELLOW: 66, Pad.BLUE: 67, Pad.GREEN: 68}
-ACCENT_MARKER: dict[Pad, int] = {Pad.KICK: 33, Pad.RED: 34, Pad.YELLOW: 35, Pad.BLUE: 36, Pad.GREEN: 37}
-GHOST_MARKER: dict[Pad, int] = {Pad.KICK: 39, Pad.RED: 40, Pad.YELLOW: 41, Pad.BLUE: 42, Pad.GREEN: 43}
+#: Accent / ghost markers exist for red, yellow, blue and green only: kick dynamics are lost in .chart.
+ACCENT_MARKER: dict[Pad, int] = {Pad.RED: 34, Pad.YELLOW: 35, Pad.BLUE: 36, Pad.GREEN: 37}
+GHOST_MARKER: dict[Pad, int] = {Pad.RED: 40, Pad.YELLOW: 41, Pad.BLUE: 42, Pad.GREEN: 43}
 PAD_BY_CYMBAL_MARKER = {v: k for k, v in CYMBAL_MARKER.items()}
 PAD_BY_ACCENT_MARKER = {v: k for k, v in ACCENT_MARKER.items()}
 PAD_BY_GHOST_MARKER = {v: k for k, v in GHOST_MARKER.items()}
@@ -284,9 +285,9 @@ def _read_drum_section(lines: list[tuple[int, str]], path: str | Path,
             cymbal = pad in CYMBAL_MARKER and CYMBAL_MARKER[pad] in lanes
             dynamic = Dynamic.NORMAL
             velocity = 100
-            if ACCENT_MARKER[pad] in lanes:
+            if ACCENT_MARKER.get(pad) in lanes:
                 dynamic, velocity = Dynamic.ACCENT, ACCENT_VELOCITY
-            elif GHOST_MARKER[pad] in lanes:
+            elif GHOST_MARKER.get(pad) in lanes:
                 dynamic, velocity = Dynamic.GHOST, GHOST_VELOCITY
             notes.append(Note(tick, pad, cymbal, velocity=velocity, dynamic=dynamic,
                               double_kick=lane == DOUBLE_KICK))
@@ -375,10 +376,10 @@ def chart_to_text(chart: Chart, *, part: str = MAIN_PART) -> str:
             if n.cymbal:
                 m = CYMBAL_MARKER[n.pad]
                 lines.append((n.tick, 0, m, f"N {m} 0"))
-            if n.dynamic is Dynamic.ACCENT:
+            if n.dynamic is Dynamic.ACCENT and n.pad in ACCENT_MARKER:
                 m = ACCENT_MARKER[n.pad]
                 lines.append((n.tick, 0, m, f"N {m} 0"))
-            elif n.dynamic is Dynamic.GHOST:
+            elif n.dynamic is Dynamic.GHOST and n.pad in GHOST_MARKER:
                 m = GHOST_MARKER[n.pad]
                 lines.append((n.tick, 0, m, f"N {m} 0"))
         for ph in chart.phrases:
