@@ -37,7 +37,7 @@ MIN_BPM = 55.0
 MAX_BPM = 215.0
 #: Centre and width (in octaves) of the log-normal tempo prior.
 PRIOR_BPM = 120.0
-PRIOR_OCTAVES = 1.0
+PRIOR_OCTAVES = 0.6
 
 
 @dataclass(frozen=True)
