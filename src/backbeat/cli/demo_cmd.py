@@ -34,14 +34,16 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
-    from backbeat.services.demo import run_demo, summary_lines
+    from backbeat.services.demo import analyse_demo, chart_demo, charts_line, summary_lines
 
     if not 0 <= args.port <= 65535:
         raise InvalidArgumentError(f"--port must be 0-65535 (0 picks a free one), got {args.port}")
     print(f"backbeat demo: analysing the demo song into {args.out_dir} ...", flush=True)
-    result = run_demo(args.out_dir)
+    result = analyse_demo(args.out_dir)
     for line in summary_lines(result):
-        print(line)
+        print(line, flush=True)
+    chart_demo(result)
+    print(charts_line(result))
     if args.no_serve:
         return 0
     return _serve(args.host, args.port, args.out_dir)

@@ -300,6 +300,8 @@ def run_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = 
              build_charts_fn: ChartFn | None = None) -> DemoResult:
     """Analyse the packaged demo song, write its analysis and charts, score it against the truth.
 
+    :func:`analyse_demo` followed by :func:`chart_demo`.
+
     Parameters
     ----------
     out_dir
@@ -317,8 +319,16 @@ def run_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = 
     -------
     DemoResult
     """
+    result = analyse_demo(out_dir, analyze_fn=analyze_fn)
+    return chart_demo(result, build_charts_fn=build_charts_fn)
+
+
+def analyse_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = None) -> DemoResult:
+    """Analyse the demo song into ``out_dir/demo.json`` and score it against the truth.
+
+    Parameters are as for :func:`run_demo`; ``chart_paths`` of the result is empty.
+    """
     analyze_fn = analyze_fn or _default_analyze
-    build_charts_fn = build_charts_fn or _default_build_charts
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -336,8 +346,21 @@ def run_demo(out_dir: Path = DEFAULT_OUT_DIR, *, analyze_fn: AnalyzeFn | None = 
     atomic_write_text(analysis_path, json.dumps(analysis.to_json(), indent=1) + "\n")
     result = DemoResult(analysis, truth, score_analysis(analysis, truth), analysis_path,
                         analysis_s=analysis_s)
+    warnings = analysis.extra.get("warnings", [])
+    for w in [warnings] if isinstance(warnings, str) else warnings if isinstance(warnings, list) else []:
+        result.notices.append(f"analysis warning: {w}")
+    return result
+
+
+def chart_demo(result: DemoResult, *, build_charts_fn: ChartFn | None = None) -> DemoResult:
+    """Build the demo's song folder (``charts/`` beside ``demo.json``) from an :func:`analyse_demo` result.
+
+    Fills in ``result.chart_paths`` and ``result.charts_s`` and returns the same object.
+    """
+    build_charts_fn = build_charts_fn or _default_build_charts
+    out_dir = result.analysis_path.parent
     t0 = time.perf_counter()
-    result.chart_paths = list(build_charts_fn(analysis_path, audio_copy, out_dir / "charts"))
+    result.chart_paths = list(build_charts_fn(result.analysis_path, out_dir / DEMO_AUDIO, out_dir / "charts"))
     result.charts_s = time.perf_counter() - t0
     return result
 
@@ -361,9 +384,14 @@ def summary_lines(result: DemoResult) -> list[str]:
             f"{inst.value} {score.f_measure:.2f}" for inst, score in acc.drums.items()),
         f"analysis: {result.analysis_path} ({result.analysis_s:.1f} s)",
     ]
-    if result.chart_paths:
-        folders = sorted({str(p.parent) for p in result.chart_paths})
-        lines.append(f"charts: {len(result.chart_paths)} files in {', '.join(folders)} "
-                     f"({result.charts_s:.1f} s)")
     lines.extend(result.notices)
+    if result.chart_paths:
+        lines.append(charts_line(result))
     return lines
+
+
+def charts_line(result: DemoResult) -> str:
+    """One line naming the chart files written."""
+    folders = sorted({str(p.parent) for p in result.chart_paths})
+    return (f"charts: {len(result.chart_paths)} files (every level and format) in {', '.join(folders)} "
+            f"({result.charts_s:.1f} s)")
