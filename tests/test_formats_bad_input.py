@@ -272,3 +272,20 @@ def test_failed_writes_leave_nothing(tmp_path: Path) -> None:
 def test_every_error_is_a_backbeat_error() -> None:
     assert issubclass(ChartFormatError, BackbeatError)
     assert issubclass(OutputWriteError, BackbeatError)
+
+
+def test_disco_flip_swaps_red_and_yellow_on_pro_charts(tmp_path: Path) -> None:
+    body = ("  0 = N 1 0\n  0 = N 2 0\n  0 = N 66 0\n"
+            '  192 = E "mix_3_drums0d"\n  192 = N 1 0\n  192 = N 2 0\n  192 = N 66 0\n  288 = N 2 0\n'
+            "  384 = E mix_3_drums0\n  384 = N 1 0\n")
+    notes = read_chart(_chart(tmp_path, _drums(body))).track(Difficulty.EXPERT).notes
+    assert [(n.tick, n.pad.name, n.cymbal) for n in notes] == [
+        (0, "RED", False), (0, "YELLOW", True),      # before the flip: as charted
+        (192, "RED", False), (192, "YELLOW", True),  # red <-> yellow cymbal swap: same set here
+        (288, "RED", False),                          # a yellow tom is played as red
+        (384, "RED", False),                          # flip off again
+    ]
+    # without cymbal markers (not pro) the mix event only changes audio stems
+    plain = body.replace("  0 = N 66 0\n", "").replace("  192 = N 66 0\n", "")
+    notes = read_chart(_chart(tmp_path, _drums(plain), name="plain.chart")).track(Difficulty.EXPERT).notes
+    assert [(n.tick, n.pad.name) for n in notes if n.tick == 288] == [(288, "YELLOW")]

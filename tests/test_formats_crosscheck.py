@@ -91,14 +91,16 @@ def test_scan_chart_reads_our_files(tmp_path: Path, fmt: str, name: str, chart: 
 @needs_charts
 @pytest.mark.parametrize("rel", ["pony-canyon-boxxle/notes.chart", "pony-canyon-boxxle/boxxle.mid",
                                  "vsnares-vokeheads/notes.chart", "onyx-dt-erotomania/notes.mid",
-                                 "onyx-vadrum-summer/notes.mid", "northlane-4d/notes.chart"])
+                                 "onyx-vadrum-summer/notes.mid", "northlane-4d/notes.chart",
+                                 "yargcore-feature-check-chart/test.chart",
+                                 "yargcore-feature-check-mid/test.mid"])
 def test_our_reader_agrees_with_scan_chart_on_real_charts(rel: str) -> None:
     chart = read_chart(CHARTS / rel)
     scanned = scan_chart(CHARTS / rel)
     assert {SCAN_DIFF[k] for k in scanned["tracks"]} == {d for (_, d), t in chart.tracks.items() if t.notes}
     for key, tr in scanned["tracks"].items():
         ours = sorted(full_notes(chart.track(SCAN_DIFF[key])), key=lambda n: (n[0], n[1], n[2]))
-        assert scan_notes(tr) == ours, key
+        assert scan_notes(tr, pro=scanned["drum_type"] == 1) == ours, key
 
 
 def test_chartparse_reads_our_chart(tmp_path: Path) -> None:

@@ -124,12 +124,19 @@ SCAN_DIFF = {"expert": Difficulty.EXPERT, "hard": Difficulty.HARD, "medium": Dif
              "easy": Difficulty.EASY}
 
 
-def scan_notes(track_json: dict) -> list[tuple[int, int, bool, str, bool]]:  # type: ignore[type-arg]
-    """scan-chart notes as (tick, pad, cymbal, dynamic, double kick), sorted like ours."""
+def scan_notes(track_json: dict, *, pro: bool = True) -> list[tuple[int, int, bool, str, bool]]:  # type: ignore[type-arg]
+    """scan-chart notes as (tick, pad, cymbal, dynamic, double kick), sorted like ours.
+
+    scan-chart marks disco-flip notes with a flag (128) and leaves the lanes; on pro
+    charts the games (and Backbeat) play them swapped: red as yellow cymbal, yellow as red.
+    """
     out = []
     for tick, lane, flags in track_json["notes"]:
         dyn = "accent" if flags & 1024 else "ghost" if flags & 512 else "normal"
-        out.append((tick, lane, bool(flags & 32), dyn, bool(flags & 8)))
+        cymbal = bool(flags & 32)
+        if pro and flags & 128 and lane in (1, 2):
+            lane, cymbal = (2, True) if lane == 1 else (1, False)
+        out.append((tick, lane, cymbal, dyn, bool(flags & 8)))
     return sorted(out, key=lambda n: (n[0], n[1], n[2]))
 
 

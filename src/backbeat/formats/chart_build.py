@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ from backbeat.core.chart import (
 )
 from backbeat.core.difficulty import Difficulty
 from backbeat.core.errors import ChartFormatError, InvalidArgumentError
+from backbeat.core.kit import Pad
 from backbeat.core.tempo import MAX_BPM, MIN_BPM, TempoChange, TempoMap, TimeSignature
 
 #: Longest possible bar: 64 whole notes' worth of beats, in quarter notes.
@@ -142,3 +145,45 @@ def bar_bounds(tempo_map: TempoMap, end_tick: int) -> list[int]:
     while k + 1 < len(starts) and starts[k + 1] <= end_tick:
         k += 1
     return starts[: k + 2]
+
+
+#: Rock Band drum mix event: ``[mix <difficulty 0-3> drums<config 0-5><flag>]``.
+MIX_EVENT = re.compile(r"^\s*\[?mix[ _]([0-3])[ _]drums([0-5])(d|dnoflip|easy|easynokick|)\]?\s*$")
+MIX_DIFFICULTY = (Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD, Difficulty.EXPERT)
+
+
+def parse_mix_event(text: str) -> tuple[Difficulty, bool] | None:
+    """``(difficulty, disco flip on)`` for a drum mix event, else ``None``."""
+    m = MIX_EVENT.match(text)
+    if m is None:
+        return None
+    return MIX_DIFFICULTY[int(m.group(1))], m.group(3) == "d"
+
+
+def apply_disco_flip(notes: list[Note], switches: list[tuple[int, bool]]) -> list[Note]:
+    """Swap red and yellow inside disco-flip sections, as pro-drums games play them.
+
+    Inside a ``[mix N drumsXd]`` section a red note is played as a yellow
+    cymbal and a yellow note (cymbal or tom) as red; the section runs until
+    the next mix event of that difficulty.
+
+    Parameters
+    ----------
+    notes
+        One difficulty's notes.
+    switches
+        ``(tick, flip on)`` of that difficulty's mix events, sorted by tick.
+    """
+    if not any(on for _, on in switches):
+        return notes
+    ticks = [t for t, _ in switches]
+    out: list[Note] = []
+    for n in notes:
+        i = bisect.bisect_right(ticks, n.tick) - 1
+        if i >= 0 and switches[i][1] and n.pad in (Pad.RED, Pad.YELLOW):
+            if n.pad is Pad.RED:
+                n = Note(n.tick, Pad.YELLOW, True, n.time_s, n.velocity, n.dynamic, n.double_kick)
+            else:
+                n = Note(n.tick, Pad.RED, False, n.time_s, n.velocity, n.dynamic, n.double_kick)
+        out.append(n)
+    return out

@@ -10,7 +10,8 @@ Format (text, sections of ``tick = TYPE values`` lines):
   lanes 0 kick, 1 red, 2 yellow, 3 blue, 4 green, 32 double kick (Expert+), 66/67/68 cymbal
   markers for yellow/blue/green (without one the note is a tom), 34-37 accent and 40-43 ghost
   markers for red/yellow/blue/green (the format has none for kick: kick accents/ghosts are lost);
-  ``S 64 len`` drum fill, ``S 2 len`` star power.
+  ``S 64 len`` drum fill, ``S 2 len`` star power; local ``E mix_3_drums0d`` events start disco
+  flip (on pro charts red and yellow swap, as the games play them).
 
 Beginner and extra parts (duet, split kit) have no slot in this format; write them as JSON.
 """
@@ -27,11 +28,13 @@ from backbeat.formats.chart_build import (
     ACCENT_VELOCITY,
     GHOST_VELOCITY,
     MAX_TICK,
+    apply_disco_flip,
     assemble_chart,
     build_tempo_map,
     check_bpm,
     check_resolution,
     dedupe_notes,
+    parse_mix_event,
 )
 from backbeat.formats.text_io import decode_text, read_bytes
 
@@ -246,12 +249,17 @@ def read_clone_hero_chart(path: str | Path) -> Chart:
 
     notes: dict[tuple[str, Difficulty], list[Note]] = {}
     phrases: set[Phrase] = set()
+    all_switches: dict[Difficulty, list[tuple[int, bool]]] = {}
     for name, diff in DRUM_SECTIONS.items():
         if name not in sections:
             continue
-        track_notes, track_phrases = _read_drum_section(sections[name], path, name)
+        track_notes, track_phrases, switches = _read_drum_section(sections[name], path, name, diff)
         notes[(MAIN_PART, diff)] = track_notes
+        all_switches[diff] = switches
         phrases.update(track_phrases)
+    if any(n.cymbal for ns in notes.values() for n in ns):  # pro drums: disco flip swaps red/yellow
+        for (part, diff), ns in notes.items():
+            notes[(part, diff)] = apply_disco_flip(ns, all_switches.get(diff, []))
     if not notes:
         raise ChartFormatError(path, "no drum track ([ExpertDrums], [HardDrums], [MediumDrums] or "
                                      "[EasyDrums])")
@@ -259,11 +267,12 @@ def read_clone_hero_chart(path: str | Path) -> Chart:
                           sections=chart_sections, phrases=phrases)
 
 
-def _read_drum_section(lines: list[tuple[int, str]], path: str | Path,
-                       section: str) -> tuple[list[Note], set[Phrase]]:
+def _read_drum_section(lines: list[tuple[int, str]], path: str | Path, section: str,
+                       difficulty: Difficulty) -> tuple[list[Note], set[Phrase], list[tuple[int, bool]]]:
     # Group events by tick: lanes, markers.
     notes: list[Note] = []
     phrases: set[Phrase] = set()
+    switches: list[tuple[int, bool]] = []
     prev = 0
     cur_tick = -1
     lanes: set[int] = set()
@@ -309,8 +318,12 @@ def _read_drum_section(lines: list[tuple[int, str]], path: str | Path,
                 raise ChartFormatError(path, f"negative phrase length {length}", f"line {lineno}")
             if code in PHRASE_BY_CODE:
                 phrases.add(Phrase(PHRASE_BY_CODE[code], tick, length))
+        elif kind == "E" and values:
+            mix = parse_mix_event(_unquote(values[0]))
+            if mix is not None and mix[0] is difficulty:
+                switches.append((tick, mix[1]))
     flush(cur_tick, lanes)
-    return dedupe_notes(notes), phrases
+    return dedupe_notes(notes), phrases, switches
 
 
 # -- writing -------------------------------------------------------------------

@@ -7,7 +7,8 @@ Layout:
   yellow, blue, green); 95 Expert+ double kick; 110/111/112 tom markers for
   yellow/blue/green (with pro drums, gems on those lanes are cymbals unless a tom marker
   covers them); 120-124 drum fill (all five together), 116 star power; velocity 127 accent
-  and 1 ghost when the ``[ENABLE_CHART_DYNAMICS]`` text event is present;
+  and 1 ghost when the ``[ENABLE_CHART_DYNAMICS]`` text event is present; disco-flip mix
+  events (``[mix 3 drums0d]``) swap red and yellow as pro-drums games play them;
 * ``EVENTS``: sections as text events ``[section Name]`` (``[prc_name]`` is read too).
 
 A file without tom markers is pro only if ``song.ini`` says ``pro_drums = True``
@@ -27,7 +28,14 @@ from backbeat.core.difficulty import GAME_DIFFICULTIES, Difficulty
 from backbeat.core.errors import ChartFormatError
 from backbeat.core.kit import Pad
 from backbeat.core.tempo import TempoMap
-from backbeat.formats.chart_build import assemble_chart, build_tempo_map, check_resolution, dedupe_notes
+from backbeat.formats.chart_build import (
+    apply_disco_flip,
+    assemble_chart,
+    build_tempo_map,
+    check_resolution,
+    dedupe_notes,
+    parse_mix_event,
+)
 from backbeat.formats.midi_file import MidiFile, MidiTrack, TrackBuilder, encode_midi, parse_midi
 from backbeat.formats.text_io import read_bytes
 
@@ -180,6 +188,14 @@ def chart_from_rb_midi(midi: MidiFile, path: str | Path, *, pro_drums: bool | No
         notes.setdefault((MAIN_PART, diff), []).append(
             Note(n.tick, pad, cymbal, velocity=max(1, min(127, n.velocity)), dynamic=dynamic,
                  double_kick=double))
+    if pro:
+        switches: dict[Difficulty, list[tuple[int, bool]]] = {}
+        for tick, _mtype, text in track.texts:
+            mix = parse_mix_event(text)
+            if mix is not None:
+                switches.setdefault(mix[0], []).append((tick, mix[1]))
+        for (part_name, diff), ns in notes.items():
+            notes[(part_name, diff)] = apply_disco_flip(ns, switches.get(diff, []))
     for key in list(notes):
         notes[key] = dedupe_notes(notes[key])
     phrases: list[Phrase] = [Phrase("star_power", n.tick, n.end_tick - n.tick)
