@@ -340,3 +340,45 @@ def test_audio_calibration_and_refused_upload(server: tuple[str, Path], tmp_path
     # Key presses arrive a few ms after they are sent; the median lands just above 60 ms.
     assert late_ms - 5 <= stored["audio_offset_ms"] <= late_ms + 40, (stored, status)
     assert round(stored["audio_offset_ms"]) == shown
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" / "dev-renders").is_dir(),
+                    reason="shared dev renders not found")
+def test_microphone_hears_drum_hits(server: tuple[str, Path], tmp_path: Path) -> None:
+    """Chromium's fake capture device plays a drum recording into the onset worklet."""
+    import numpy as np
+    import soundfile as sf
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    render = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev-renders" / \
+        "drummer1__session2__1.flac"
+    x, sr = sf.read(render, dtype="float32", frames=8 * 44100)
+    wav = tmp_path / "mic.wav"
+    sf.write(wav, x.mean(axis=1) if x.ndim > 1 else x, sr, subtype="PCM_16")
+    args = [*LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = browser.new_context()
+        context.grant_permissions(["microphone"], origin=url.rstrip("/"))
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page.click("[data-nav=settings]")
+        page.evaluate("""() => { window.__heard = [];
+            const el = document.querySelector('#mic-last');
+            new MutationObserver(() => window.__heard.push(el.textContent))
+              .observe(el, { childList: true, characterData: true, subtree: true }); }""")
+        page.click("#mic-enable")
+        page.wait_for_function("window.__heard.length >= 10", timeout=20000)
+        heard = page.evaluate("window.__heard")
+        page.click("#mic-enable")
+        browser.close()
+    assert not errors, errors
+    assert not any("unavailable" in h for h in heard), heard
+    classes = {h.split(" ")[0] for h in heard}
+    assert classes <= {"kick", "snare", "hihat"} and len(classes) >= 2, heard
+    assert np.mean([h.startswith("hihat") for h in heard]) < 0.95
