@@ -235,3 +235,13 @@ def test_sessions_api(client: TestClient) -> None:
     assert any(s["id"] == sid for s in listed)
     assert client.get(f"/api/sessions/{sid}").json()["status"] == "active"
     assert client.get("/api/sessions/987654").status_code == 404
+
+
+def test_no_demo_starts_with_an_empty_library(tmp_path: Path) -> None:
+    app = create_app(ServerSettings(data_dir=tmp_path, add_demo=False))
+    with TestClient(app) as c:
+        assert c.get("/api/songs").json() == []
+        assert c.get("/api/health").json()["status"] == "ok"
+        maps = c.get("/api/midi-maps").json()
+        assert set(maps) == {"gm", "roland", "alesis", "yamaha"} and maps["gm"]["38"] == "red"
+    assert (tmp_path / "backbeat.db").is_file()
