@@ -10,6 +10,8 @@ Works on beat-synchronous evidence:
   mixes), and, when the drum model provides one, its learned downbeat
   activation. Snare strength counts against (back-beats are on 2 and 4).
 
+The cues are combined into downbeat log-odds by weights fitted with logistic
+regression on Groove MIDI train-split renders (``bench/analysis_fit_downbeats.py``).
 The downbeat phase is then decoded over the whole song with a small HMM over
 bar positions (one meter per song, phase may slip at a cost, so a pickup or
 an added beat does not shift every later bar).
@@ -19,7 +21,6 @@ an added beat does not shift every later bar).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,21 +124,36 @@ def detect_meter(patterns: np.ndarray, *, beat_bpm: float) -> Meter:
     return Meter(4, 4)
 
 
-def downbeat_evidence(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
-                      downbeat_activation: np.ndarray | None = None,
-                      kick_activation: np.ndarray | None = None,
-                      snare_activation: np.ndarray | None = None) -> np.ndarray:
-    """Per-beat evidence that the beat is a downbeat (higher is more likely).
+#: Names of the per-beat cues of :func:`beat_cues`, in column order.
+CUE_NAMES = ("kick", "snare", "high", "change", "harmonic_change", "crash")
+#: Weights and bias turning cues into downbeat log-odds (logistic regression, see
+#: ``bench/analysis_fit_downbeats.py``; fitted on Groove MIDI train-split renders, drums and mixes).
+CUE_WEIGHTS = np.array([2.164, -0.984, -0.243, 1.507, 1.004, -0.273])
+CUE_BIAS = -3.196
+#: Cost (log-odds) of a phase slip of the bar grid; checked with bench/analysis_fit_downbeats.py.
+SLIP_COST = 5.0
+
+
+def beat_cues(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
+              kick_activation: np.ndarray | None = None,
+              snare_activation: np.ndarray | None = None) -> np.ndarray:
+    """Per-beat cues for downbeat detection (columns named by :data:`CUE_NAMES`).
+
+    * ``kick``, ``snare``, ``high``: onset strength at the beat (model
+      activations when given, else band-limited spectral flux);
+    * ``change``: distance between the mean spectrum of this beat and the previous one;
+    * ``harmonic_change``: the same over 170 Hz-1.4 kHz (chord changes);
+    * ``crash``: rise of the high-band level over the next 0.3 s (long cymbal decays).
 
     Returns
     -------
     np.ndarray
-        Shape ``(n_beats,)``, float.
+        Shape ``(n_beats, 6)``, float.
     """
     b = np.asarray(beats_s, dtype=np.float64)
     n = b.size
     if n == 0:
-        return np.zeros(0)
+        return np.zeros((0, len(CUE_NAMES)))
     frames = np.round(b * fps).astype(int)
     w = max(1, round(0.035 * fps))
     kick = _band_flux(features, *LOW_BANDS) if kick_activation is None else np.asarray(kick_activation)
@@ -146,7 +162,6 @@ def downbeat_evidence(beats_s: np.ndarray, features: np.ndarray, *, fps: float =
     k = _max_near(kick, frames, w)
     s = _max_near(snare, frames, w)
     h = _max_near(high, frames, w)
-    # Timbre change: mean spectrum of this beat against the previous beat.
     edges = np.concatenate([frames, [min(features.shape[0], frames[-1] + int(np.median(np.diff(frames))
                                                                             if n > 1 else 50))]])
     means = np.zeros((n, features.shape[1]))
@@ -155,14 +170,49 @@ def downbeat_evidence(beats_s: np.ndarray, features: np.ndarray, *, fps: float =
         seg = features[lo:min(hi, features.shape[0])]
         if seg.size:
             means[i] = seg.mean(axis=0)
-    change = np.zeros(n)
-    if n > 1:
-        change[1:] = np.linalg.norm(means[1:] - means[:-1], axis=1)
-        if change.max() > 0:
-            change /= np.percentile(change[1:], 95) + 1e-9
-    ev = 1.0 * k - 0.6 * s + 0.4 * h + 0.3 * np.clip(change, 0, 2)
+
+    def _change(cols: slice) -> np.ndarray:
+        out = np.zeros(n)
+        if n > 1:
+            out[1:] = np.linalg.norm(means[1:, cols] - means[:-1, cols], axis=1)
+            scale = np.percentile(out[1:], 95)
+            if scale > 0:
+                out /= scale
+        return np.clip(out, 0, 2)
+
+    hi_level = features[:, HIGH_BANDS[0]:HIGH_BANDS[1]].mean(axis=1)
+    span = max(1, round(0.3 * fps))
+    crash = np.array([hi_level[f:f + span].mean() - hi_level[max(0, f - span):max(1, f)].mean()
+                      if f < hi_level.size else 0.0 for f in frames])
+    crash = np.maximum(crash, 0.0)
+    if crash.max() > 0:
+        crash = np.clip(crash / (np.percentile(crash, 95) + 1e-9), 0, 2)
+    return np.stack([k, s, h, _change(slice(None)), _change(slice(*MID_BANDS)), crash], axis=1)
+
+
+def downbeat_evidence(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
+                      downbeat_activation: np.ndarray | None = None,
+                      kick_activation: np.ndarray | None = None,
+                      snare_activation: np.ndarray | None = None) -> np.ndarray:
+    """Per-beat evidence (log-odds) that the beat is a downbeat.
+
+    :func:`beat_cues` weighted by :data:`CUE_WEIGHTS`; a learned downbeat
+    activation, when given, adds ``2 x`` its value at the beat.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_beats,)``, float.
+    """
+    cues = beat_cues(beats_s, features, fps=fps, kick_activation=kick_activation,
+                     snare_activation=snare_activation)
+    if cues.shape[0] == 0:
+        return np.zeros(0)
+    ev = cues @ CUE_WEIGHTS + CUE_BIAS
     if downbeat_activation is not None:
-        ev = ev + 2.0 * _max_near(np.asarray(downbeat_activation, dtype=np.float64), frames, w)
+        frames = np.round(np.asarray(beats_s, dtype=np.float64) * fps).astype(int)
+        ev = ev + 2.0 * _max_near(np.asarray(downbeat_activation, dtype=np.float64), frames,
+                                  max(1, round(0.035 * fps)))
     return ev
 
 
@@ -211,7 +261,7 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
                      kick_activation: np.ndarray | None = None,
                      snare_activation: np.ndarray | None = None,
                      meter: Meter | None = None,
-                     first_beat_prior: float = 1.0) -> tuple[np.ndarray, Meter]:
+                     first_beat_prior: float = 0.0) -> tuple[np.ndarray, Meter]:
     """Meter and bar position of every beat.
 
     Parameters
@@ -225,8 +275,8 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     meter
         Force a meter instead of detecting it.
     first_beat_prior
-        Extra downbeat evidence for the first beat (pieces usually start on a
-        downbeat); 0 to disable.
+        Extra downbeat evidence (log-odds) for the first beat, for material
+        known to start on a downbeat; 0 (default) disables it.
 
     Returns
     -------
@@ -244,11 +294,11 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     ev = downbeat_evidence(b, f, fps=fps, downbeat_activation=downbeat_activation,
                            kick_activation=kick_activation, snare_activation=snare_activation)
     if ev.size and first_beat_prior:
-        # Most pieces start on a downbeat: a tie-breaker when the evidence is ambiguous.
+        # For material known to start on a downbeat: a tie-breaker when the evidence is ambiguous.
         ev = ev.copy()
         ev[0] += first_beat_prior
     if meter.beats_per_bar == 6 and meter.beat_unit == 8:
         # Compound meter: the dotted-quarter pulse (positions 1 and 4) carries the accents.
         ev = ev + 0.5 * np.roll(ev, -3)
-    positions = decode_positions(ev, meter.beats_per_bar, slip_cost=max(1.0, math.sqrt(meter.beats_per_bar)))
+    positions = decode_positions(ev, meter.beats_per_bar, slip_cost=SLIP_COST)
     return positions, meter
