@@ -382,3 +382,44 @@ def test_microphone_hears_drum_hits(server: tuple[str, Path], tmp_path: Path) ->
     classes = {h.split(" ")[0] for h in heard}
     assert classes <= {"kick", "snare", "hihat"} and len(classes) >= 2, heard
     assert np.mean([h.startswith("hihat") for h in heard]) < 0.95
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" / "dev-renders").is_dir(),
+                    reason="shared dev renders not found")
+def test_upload_with_progress_then_song_is_playable(server: tuple[str, Path], tmp_path: Path) -> None:
+    import soundfile as sf
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    render = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev-renders" / \
+        "drummer3__session1__15.flac"
+    x, sr = sf.read(render, dtype="float32", frames=12 * 44100)
+    song = tmp_path / "Garage_Jam.wav"
+    sf.write(song, x, sr)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page.evaluate("""() => { window.__stages = [];
+            const el = document.querySelector('.progress-label');
+            new MutationObserver(() => window.__stages.push(el.textContent))
+              .observe(el, { childList: true, characterData: true, subtree: true }); }""")
+        page.set_input_files("#upload-input", str(song))
+        page.wait_for_function("window.__stages.some(s => s.includes(': ready'))", timeout=120000)
+        stages = page.evaluate("window.__stages")
+        width = page.evaluate("document.querySelector('.progress-bar').style.width")
+        page.wait_for_selector(".song >> text=Garage Jam")
+        card = page.locator(".song", has_text="Garage Jam")
+        card.wait_for()
+        page.wait_for_function("[...document.querySelectorAll('.song')].some(s => "
+                               "s.textContent.includes('Garage Jam') && s.textContent.includes('expert'))")
+        card.click()
+        assert "Garage Jam" in page.inner_text("#setup-title")
+        browser.close()
+    assert not errors, errors
+    assert any("Uploading Garage_Jam.wav" in s for s in stages), stages
+    assert any("analysing" in s for s in stages), stages  # charting is often too quick to be seen
+    assert width == "100%"
