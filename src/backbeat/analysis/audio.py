@@ -203,7 +203,9 @@ def probe_audio(path: str | Path) -> AudioInfo:
     """
     p = Path(path)
     _check_file(p)
-    order = (_probe_av, _probe_soundfile) if p.suffix.lower() in _AV_FIRST else (_probe_soundfile, _probe_av)
+    # FFmpeg reads everything libsndfile does for these; libsndfile's MP3 probe also prints
+    # decoder notes on stderr for non-MP3 data, so it is not tried for them.
+    order = (_probe_av,) if p.suffix.lower() in _AV_FIRST else (_probe_soundfile, _probe_av)
     for probe in order:
         info = probe(p)
         if info is not None:

@@ -182,7 +182,8 @@ def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_exis
                 res = Result(path, status="failed", error=str(exc), seconds=time.perf_counter() - t0)
             except MemoryError:
                 res = Result(path, status="failed", error=f"{path}: out of memory while analysing")
-        seen.setdefault(json_path.name, path)
+        if res.ok:  # a failed file leaves its output name free
+            seen.setdefault(json_path.name, path)
         results.append(res)
         if on_progress is not None:
             on_progress(i + 1, total, res)
