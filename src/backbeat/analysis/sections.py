@@ -127,12 +127,35 @@ def pick_boundaries(novelty: np.ndarray, *, min_bars: int = 4, threshold: float 
     return sorted(chosen)
 
 
+def segment_similarity(bar_vectors: np.ndarray, starts: list[int], ends: list[int]) -> np.ndarray:
+    """Similarity of segments: mean bar-to-bar cosine, normalised by the segments' self-similarity.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_segments, n_segments)``, 1 on the diagonal.
+    """
+    x = np.asarray(bar_vectors, dtype=np.float64)
+    unit = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+    n = len(starts)
+    raw = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            raw[i, j] = float(np.mean(unit[starts[i]:ends[i]] @ unit[starts[j]:ends[j]].T))
+    diag = np.sqrt(np.maximum(np.diag(raw), 1e-6))
+    out = raw / np.outer(diag, diag)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
 def label_segments(seg_vectors: np.ndarray, *, loudness: np.ndarray, similarity: float = 0.6,
-                   lengths: np.ndarray | None = None) -> list[str]:
+                   lengths: np.ndarray | None = None, pair_similarity: np.ndarray | None = None) -> list[str]:
     """Labels for segments from their mean vectors (see module docs).
 
     ``intro`` / ``outro`` are given only to non-recurring edge segments no
     longer than a quarter of the song (``lengths`` in any unit, e.g. bars).
+    ``pair_similarity`` (from :func:`segment_similarity`) replaces the cosine
+    of the mean vectors when given.
     """
     x = np.asarray(seg_vectors, dtype=np.float64)
     n = x.shape[0]
@@ -141,12 +164,13 @@ def label_segments(seg_vectors: np.ndarray, *, loudness: np.ndarray, similarity:
     if n == 1:
         return ["A"]
     norm = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+    sim_matrix = norm @ norm.T if pair_similarity is None else np.asarray(pair_similarity)
     groups = [-1] * n
     reps: list[int] = []
     for i in range(n):
         best, best_sim = -1, similarity
         for g, r in enumerate(reps):
-            s = float(norm[i] @ norm[r])
+            s = float(sim_matrix[i, r])
             if s > best_sim:
                 best, best_sim = g, s
         if best < 0:
@@ -215,7 +239,7 @@ def find_sections(features: np.ndarray, beats_s: Sequence[float] | np.ndarray,
     ends = [*starts[1:], bars.size]
     seg_vec = np.stack([vec[a:b].mean(axis=0) for a, b in zip(starts, ends)])
     loud = np.array([vec[a:b, -2].mean() for a, b in zip(starts, ends)])
-    labels = label_segments(seg_vec, loudness=loud,
+    labels = label_segments(seg_vec, loudness=loud, pair_similarity=segment_similarity(vec, starts, ends),
                             lengths=np.array([b - a for a, b in zip(starts, ends, strict=True)]))
     times = [0.0] + [float(bars[s]) for s in starts[1:]] + [float(duration_s)]
     return [Section(times[i], times[i + 1], labels[i]) for i in range(len(labels))]
