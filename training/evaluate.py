@@ -7,6 +7,7 @@ mean F is printed too. Also reports model inference speed.
 Usage:
   .venv/bin/python training/evaluate.py                      # cache/eval/drums, cache/eval/mix, dev-renders
   .venv/bin/python training/evaluate.py --baseline           # also the classical DSP baseline
+  .venv/bin/python training/evaluate.py --speed              # start-up and inference time, 3.5-min song
   .venv/bin/python training/evaluate.py DIR [DIR ...] [--model path.npz]
 """
 
@@ -111,12 +112,51 @@ def print_row(label: str, r: dict[str, float]) -> None:
           + f"  {r['audio_s'] / max(r['run_s'], 1e-9):6.0f}x RT")
 
 
+def speed(model_path: Path | None, *, duration_s: float = 210.0, repeats: int = 3) -> None:
+    """Time start-up and each stage on a synthetic song, beside a numpy matmul anchor from the same run."""
+    t0 = time.perf_counter()
+    DrumModel._cache.clear()
+    model = DrumModel.load(model_path)
+    load_s = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal(int(duration_s * 44100)) * 0.1).astype(np.float32)
+    a = rng.standard_normal((1024, 1024)).astype(np.float32)
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(10):
+            a @ a
+        anchor = time.perf_counter() - t
+        t = time.perf_counter()
+        feats = log_filterbank(y)
+        t_feat = time.perf_counter() - t
+        t = time.perf_counter()
+        acts = model.activations(feats)
+        t_net = time.perf_counter() - t
+        t = time.perf_counter()
+        transcribe(acts, thresholds=model.thresholds)
+        t_pick = time.perf_counter() - t
+        for k, v in (("anchor", anchor), ("features", t_feat), ("network", t_net), ("peaks", t_pick)):
+            best[k] = min(best.get(k, 1e9), v)
+    total = best["features"] + best["network"] + best["peaks"]
+    print(f"model load (start-up): {load_s * 1000:.0f} ms")
+    print(f"anchor: 10 x float32 1024^2 matmul = {best['anchor']:.3f} s "
+          f"({10 * 2 * 1024**3 / best['anchor'] / 1e9:.1f} GFLOP/s)")
+    print(f"{duration_s:.0f} s song: features {best['features']:.3f} s, network {best['network']:.3f} s, "
+          f"peak picking {best['peaks']:.3f} s, total {total:.3f} s = {duration_s / total:.0f}x real time "
+          f"(best of {repeats})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dirs", nargs="*", type=Path)
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--baseline", action="store_true", help="also evaluate the classical DSP baseline")
+    ap.add_argument("--speed", action="store_true", help="only time start-up and inference")
     args = ap.parse_args()
+    if args.speed:
+        speed(args.model)
+        return
     dirs = args.dirs or [d for d in DEFAULT_SETS if d.exists()]
     model = DrumModel.load(args.model)
     runners: list[tuple[str, Transcriber]] = [("model", model_transcriber(model))]

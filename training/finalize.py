@@ -51,7 +51,7 @@ def tune_thresholds(net: TCN, items: list[tuple[np.ndarray, list[np.ndarray]]]) 
     out = np.zeros(5, dtype=np.float32)
     for k in range(5):
         best = (-1.0, 0.5)
-        for t in np.arange(0.1, 0.91, 0.025):
+        for t in np.arange(0.04, 0.91, 0.02):
             cnt = np.zeros(3, dtype=int)
             for a, (_, ref) in zip(acts, items, strict=True):
                 cnt += match_counts(ref[k], pick_peaks(a[:, k], threshold=float(t)))

@@ -205,9 +205,11 @@ def pick_peaks(activation: np.ndarray, *, threshold: float, fps: float = FPS,
     if len(a) == 0:
         return np.zeros(0)
     local_max = maximum_filter1d(a, size=2 * window_frames + 1, mode="constant")
-    cand = np.nonzero((a >= local_max) & (a >= threshold))[0]
+    is_peak = (a >= local_max) & (a >= threshold)
+    is_peak[1:] &= ~(is_peak[:-1] & (a[1:] == a[:-1]))  # a plateau counts once, at its start
+    cand = np.nonzero(is_peak)[0]
     kept: list[int] = []
-    min_gap = min_gap_s * fps
+    min_gap = max(min_gap_s * fps, 1.0)
     for i in cand:
         if kept and i - kept[-1] < min_gap:
             if a[i] > a[kept[-1]]:

@@ -7,7 +7,7 @@ for each of :data:`OUTPUTS`. Weights are plain ``.npz`` arrays exported by
 
 Architecture (all convolutions over time, zero "same" padding)::
 
-    x = (concat(feats, relu(feats[t] - feats[t-1])) - mean) / std
+    x = (concat(feats, relu(feats[t] - feats[t-1])) - mean) / std   (feats[-1] = 0)
     h = relu(conv3(x))
     for d in dilations:  h = h + conv1(relu(conv3_dilated_d(h)))
     y = sigmoid(conv1(relu(conv1(h))))
@@ -134,7 +134,7 @@ class TCN:
         if len(f) == 0:
             return np.zeros((0, len(self.outputs)), dtype=np.float32)
         diff = np.empty_like(f)
-        diff[0] = 0.0
+        diff[0] = f[0]  # the frame before the first counts as zeros, as in training
         np.subtract(f[1:], f[:-1], out=diff[1:])
         np.maximum(diff, 0.0, out=diff)
         x = np.concatenate([f, diff], axis=1)
