@@ -255,7 +255,7 @@ def test_practice_half_speed_loop_with_count_in(server: tuple[str, Path]) -> Non
         page.wait_for_function("window.__backbeat.session && window.__backbeat.session.slots.length === 1",
                                timeout=20000)
         # During the count-in the clock runs towards A from before it.
-        page.wait_for_function("window.__backbeat.songTime() !== null")
+        page.wait_for_function("window.__backbeat.session.clock.running === true", timeout=20000)
         first = page.evaluate("window.__backbeat.songTime()")
         assert first < a_s - 0.5, first
         audio = page.evaluate("(() => { const a = document.querySelector('#song-audio');"
