@@ -152,6 +152,8 @@ export class PlaySession {
       const ctx = this.clicker.ensure();
       for (let i = 0; i < 4; i++) this.clicker.click(ctx.currentTime + 0.05 + (i * beatS) / practice.rate, i === 0);
     }
+    this.onResize = () => this.slots.forEach((s) => s.view.highway.resize());
+    window.addEventListener("resize", this.onResize);
     this.startedMs = performance.now();
     this.raf = requestAnimationFrame((t) => this.frame(t));
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
@@ -222,6 +224,7 @@ export class PlaySession {
   async finish() {
     if (this.stopped) return this.results;
     this.stopped = true;
+    window.removeEventListener("resize", this.onResize);
     clearInterval(this.tickTimer);
     clearInterval(this.metroTimer);
     cancelAnimationFrame(this.raf);
