@@ -455,15 +455,15 @@ def low_band_activation(features: np.ndarray, *, n_bands: int = 6) -> np.ndarray
 def grid_strength(times_s: np.ndarray, activation: np.ndarray, *, fps: float = FPS,
                   window_s: float = 0.035) -> float:
     """Mean of the activation maxima within ``±window_s`` of each time."""
+    from scipy.ndimage import maximum_filter1d
+
     act = np.asarray(activation, dtype=np.float64)
     w = max(0, round(window_s * fps))
-    vals = []
-    for t in np.asarray(times_s, dtype=np.float64):
-        c = round(t * fps)
-        lo, hi = max(0, c - w), min(act.size, c + w + 1)
-        if lo < hi:
-            vals.append(float(act[lo:hi].max()))
-    return float(np.mean(vals)) if vals else 0.0
+    frames = np.round(np.asarray(times_s, dtype=np.float64) * fps).astype(np.int64)
+    frames = frames[(frames >= 0) & (frames < act.size)]
+    if frames.size == 0:
+        return 0.0
+    return float(np.mean(maximum_filter1d(act, size=2 * w + 1, mode="nearest")[frames]))
 
 
 def correct_offbeat(beats_s: np.ndarray, anchor: np.ndarray, *, fps: float = FPS,

@@ -55,11 +55,20 @@ def _band_flux(features: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 
 def _max_near(act: np.ndarray, frames: np.ndarray, w: int) -> np.ndarray:
-    out = np.zeros(frames.size)
-    for i, c in enumerate(frames):
-        lo, hi = max(0, c - w), min(act.size, c + w + 1)
-        if lo < hi:
-            out[i] = act[lo:hi].max()
+    """Maximum of ``act`` within ``±w`` frames of each frame index (0 outside the array)."""
+    from scipy.ndimage import maximum_filter1d
+
+    a = np.asarray(act, dtype=np.float64)
+    f = np.asarray(frames, dtype=np.int64)
+    out = np.zeros(f.size)
+    if a.size == 0 or f.size == 0:
+        return out
+    peak = maximum_filter1d(a, size=2 * w + 1, mode="nearest")
+    inside = (f >= 0) & (f < a.size)
+    out[inside] = peak[f[inside]]
+    # Frames just past either end still see the edge of the array within the window.
+    near_end = (f >= a.size) & (f - w < a.size)
+    out[near_end] = a[max(0, a.size - 1 - 2 * w):].max() if near_end.any() else 0.0
     return out
 
 
@@ -134,6 +143,26 @@ CUE_BIAS = -3.196
 SLIP_COST = 5.0
 
 
+def _segment_means(features: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean feature row over ``[edges[i], edges[i+1])`` (frames), shape ``(len(edges) - 1, n_bands)``.
+
+    ``edges`` must be non-decreasing; an empty stretch takes its first row.
+    """
+    n_frames, n_bands = features.shape
+    e = np.clip(np.asarray(edges, dtype=np.int64), 0, n_frames)
+    k = max(0, e.size - 1)
+    if k == 0 or n_frames == 0:
+        return np.zeros((k, n_bands))
+    starts = np.minimum(e[:-1], n_frames - 1)
+    # reduceat sums [starts[i], starts[i+1]) and the last one to the end; the last is redone below.
+    sums = np.add.reduceat(features, starts, axis=0, dtype=np.float64)
+    length = np.maximum(np.diff(np.append(starts, n_frames)), 1).astype(np.float64)
+    out = sums / length[:, None]
+    stop = max(int(e[-1]), int(starts[-1]) + 1)
+    out[-1] = features[starts[-1]:stop].mean(axis=0, dtype=np.float64)
+    return out
+
+
 def beat_cues(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
               kick_activation: np.ndarray | None = None,
               snare_activation: np.ndarray | None = None) -> np.ndarray:
@@ -164,12 +193,7 @@ def beat_cues(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
     h = _max_near(high, frames, w)
     edges = np.concatenate([frames, [min(features.shape[0], frames[-1] + int(np.median(np.diff(frames))
                                                                             if n > 1 else 50))]])
-    means = np.zeros((n, features.shape[1]))
-    for i in range(n):
-        lo, hi = edges[i], max(edges[i] + 1, edges[i + 1])
-        seg = features[lo:min(hi, features.shape[0])]
-        if seg.size:
-            means[i] = seg.mean(axis=0)
+    means = _segment_means(features, edges)
 
     def _change(cols: slice) -> np.ndarray:
         out = np.zeros(n)
@@ -180,10 +204,15 @@ def beat_cues(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
                 out /= scale
         return np.clip(out, 0, 2)
 
-    hi_level = features[:, HIGH_BANDS[0]:HIGH_BANDS[1]].mean(axis=1)
+    hi_level = features[:, HIGH_BANDS[0]:HIGH_BANDS[1]].mean(axis=1, dtype=np.float64)
     span = max(1, round(0.3 * fps))
-    crash = np.array([hi_level[f:f + span].mean() - hi_level[max(0, f - span):max(1, f)].mean()
-                      if f < hi_level.size else 0.0 for f in frames])
+    csum = np.concatenate([[0.0], np.cumsum(hi_level)])
+    m = hi_level.size
+    fc = np.clip(frames, 0, m)
+    after = (csum[np.minimum(fc + span, m)] - csum[fc]) / np.maximum(np.minimum(fc + span, m) - fc, 1)
+    lo_idx = np.maximum(fc - span, 0)
+    before = (csum[fc] - csum[lo_idx]) / np.maximum(fc - lo_idx, 1)
+    crash = np.where((frames < m) & (fc > 0), after - before, 0.0)
     crash = np.maximum(crash, 0.0)
     if crash.max() > 0:
         crash = np.clip(crash / (np.percentile(crash, 95) + 1e-9), 0, 2)
