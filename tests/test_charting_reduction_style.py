@@ -115,3 +115,21 @@ def test_held_out_easy_agrees_with_its_author() -> None:
     human = {(n.tick, n.pad) for n in chart.track(Difficulty.EASY).notes}
     assert _f1(ours, human) > 0.8
     assert not [p for _, p in ours if p is Pad.KICK]
+
+
+def test_beginner_borrows_the_kick_beats_a_hands_only_easy_drops() -> None:
+    # Kick on 1 and 3, snare on the "and" of 2 and 4: Easy keeps the off-beat snares only.
+    notes = []
+    for bar in range(8):
+        base = bar * BAR
+        notes += [Note(base, Pad.KICK, velocity=110), Note(base + 2 * RES, Pad.KICK, velocity=110),
+                  Note(base + RES + RES // 2, Pad.RED, velocity=120),
+                  Note(base + 3 * RES + RES // 2, Pad.RED, velocity=120)]
+    full = build_levels(_chart(notes))
+    easy = full.track(Difficulty.EASY).notes
+    beginner = full.track(Difficulty.BEGINNER).notes
+    assert easy and not [n for n in easy if n.pad is Pad.KICK]
+    assert beginner and len(beginner) <= len(easy)
+    assert {n.tick for n in beginner} <= {bar * BAR + b * RES for bar in range(8) for b in (0, 2)}
+    assert {bar * BAR for bar in range(8)} <= {n.tick for n in beginner if n.pad is Pad.KICK}
+    assert all(v == [] for v in check_chart(full).values())

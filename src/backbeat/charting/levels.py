@@ -13,7 +13,8 @@ Hero authoring practice, and the automatic reductions of the Onyx toolkit):
   hand notes (a section of kicks alone keeps its kicks), and the snare
   replaces the hi-hat where the section has a snare part;
 * Beginner is the backbone: one note per beat at most, kick on the odd beats
-  and snare on the even ones, only where the song plays.
+  and snare on the even ones, only where the song plays (on Easy's beats,
+  then Medium's, never more notes than Easy).
 
 Each level is reduced from the one above, so each level's (tick, pad) set is
 a subset of the level above (and therefore never denser).
@@ -154,7 +155,7 @@ def _simplify_chord(notes: list[Note], level: Difficulty) -> list[Note]:
 
 def reduce_notes(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, *,
                  fills: Sequence[Phrase] = (), section_ticks: Sequence[int] = (),
-                 params: ReductionParams | None = None) -> tuple[Note, ...]:
+                 params: ReductionParams | None = None, support: Sequence[Note] = ()) -> tuple[Note, ...]:
     """Reduce the notes of one level to the next level down.
 
     Parameters
@@ -171,6 +172,8 @@ def reduce_notes(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, 
         Section starts; Easy picks its two limbs per section.
     params
         Override the level's :data:`DEFAULT_PARAMS` (tuning).
+    support
+        Beginner only: notes of a denser level lending beats (see :func:`beginner_notes`).
 
     Returns
     -------
@@ -180,7 +183,7 @@ def reduce_notes(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, 
     if level is Difficulty.EXPERT:
         return tuple(sorted(notes))
     if level is Difficulty.BEGINNER:
-        return beginner_notes(notes, tempo_map, fills=fills)
+        return beginner_notes(notes, tempo_map, fills=fills, support=support)
     p = params or DEFAULT_PARAMS[level]
     grid = MeterGrid(tempo_map)
     src = [n for n in notes if not n.double_kick]
@@ -236,12 +239,14 @@ def reduce_notes(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, 
 
 
 def _reduce_to_target(notes: Sequence[Note], tempo_map: TempoMap, level: Difficulty, *, n_expert: int,
-                      fills: Sequence[Phrase], section_ticks: Sequence[int]) -> tuple[Note, ...]:
+                      fills: Sequence[Phrase], section_ticks: Sequence[int],
+                      support: Sequence[Note] = ()) -> tuple[Note, ...]:
     """Reduce with the ladder spacing whose density is nearest the level's target (default spacing else)."""
     target = DENSITY_TARGET.get(level)
     ladder = PARAM_LADDER.get(level, ())
     if target is None or not ladder or n_expert == 0:
-        return reduce_notes(notes, tempo_map, level, fills=fills, section_ticks=section_ticks)
+        return reduce_notes(notes, tempo_map, level, fills=fills, section_ticks=section_ticks,
+                            support=support)
     best: tuple[float, tuple[Note, ...]] | None = None
     for params in ladder:
         out = reduce_notes(notes, tempo_map, level, fills=fills, section_ticks=section_ticks, params=params)
@@ -289,35 +294,45 @@ def _two_limbs(notes: list[Note], section_ticks: Sequence[int]) -> list[Note]:
 
 
 def beginner_notes(notes: Sequence[Note], tempo_map: TempoMap, *,
-                   fills: Sequence[Phrase] = ()) -> tuple[Note, ...]:
+                   fills: Sequence[Phrase] = (), support: Sequence[Note] = ()) -> tuple[Note, ...]:
     """The backbone a first-timer can play: one note per beat at most, on beats the song plays.
 
-    Kick on odd beats of the bar and snare on even beats, placed only on beat
+    Kick on odd beats of the bar and snare on even beats, placed on beat
     ticks where ``notes`` have a note (so the song never goes silent under a
     beginner, and never asks for more than it plays). Notes are picked from
     ``notes`` when the right pad is there, so on a simple groove Beginner is
     a subset of the level above. Inside fills every beat is a snare (no kicks in fills).
+
+    ``support`` (the notes of a denser level, e.g. Medium) lends more beats
+    where ``notes`` are silent there (the kick on 1 that a hands-only Easy
+    drops), strongest beats first, while Beginner has fewer notes than ``notes``.
     """
     grid = MeterGrid(tempo_map)
-    by_tick: dict[int, list[Note]] = {}
-    for n in notes:
-        by_tick.setdefault(n.tick, []).append(n)
-    out: list[Note] = []
-    for tick in sorted(by_tick):
-        beat = grid.beat_ticks_at(tick)
-        rel = tick - grid.bar_start(tick)
-        if rel % beat:
-            continue
-        index = rel // beat
+
+    def on_beats(src: Sequence[Note]) -> dict[int, list[Note]]:
+        by_tick: dict[int, list[Note]] = {}
+        for n in src:
+            if (n.tick - grid.bar_start(n.tick)) % grid.beat_ticks_at(n.tick) == 0:
+                by_tick.setdefault(n.tick, []).append(n)
+        return by_tick
+
+    def beat_note(tick: int, here: Sequence[Note]) -> Note:
+        index = (tick - grid.bar_start(tick)) // grid.beat_ticks_at(tick)
         pad = Pad.KICK if index % 2 == 0 and not in_phrases(tick, fills) else Pad.RED
-        here = by_tick[tick]
         same = [n for n in here if n.pad is pad]
         if same:
-            out.append(replace(same[0], double_kick=False, cymbal=False))
-        else:
-            vel = max(n.velocity for n in here)
-            out.append(Note(tick, pad, False, here[0].time_s, vel))
-    return tuple(out)
+            return replace(same[0], double_kick=False, cymbal=False)
+        vel = max(n.velocity for n in here)
+        return Note(tick, pad, False, here[0].time_s, vel)
+
+    main = on_beats(notes)
+    out = {tick: beat_note(tick, here) for tick, here in main.items()}
+    budget = len(notes) - len(out)
+    if budget > 0 and support:
+        extra = {t: ns for t, ns in on_beats(support).items() if t not in out}
+        for tick in sorted(extra, key=lambda t: (grid.strength(t), t))[:budget]:
+            out[tick] = beat_note(tick, extra[tick])
+    return tuple(out[t] for t in sorted(out))
 
 
 def build_levels(chart: Chart, *, levels: Iterable[Difficulty] | None = None,
@@ -363,17 +378,21 @@ def build_levels(chart: Chart, *, levels: Iterable[Difficulty] | None = None,
     originals = {(n.tick, n.pad): n for n in expert.notes}
     above = tuple(replace(n, cymbal=True) if four_lane and n.pad is Pad.YELLOW else n for n in expert.notes)
     built: dict[Difficulty, tuple[Note, ...]] = {Difficulty.EXPERT: expert.notes}
+    views: dict[Difficulty, tuple[Note, ...]] = {Difficulty.EXPERT: above}
     for level in REDUCED_LEVELS:
         existing = chart.tracks.get((part, level))
         if existing is not None and len(existing.notes) >= MIN_AUTHORED_NOTES and not regenerate:
             notes = existing.notes
             above = notes
         else:
+            # Beginner borrows beats from Medium where the hands-only Easy is silent.
+            support = views.get(Difficulty.MEDIUM, ()) if level is Difficulty.BEGINNER else ()
             view = _reduce_to_target(above, tm, level, n_expert=len(expert.notes), fills=fills,
-                                     section_ticks=section_ticks)
+                                     section_ticks=section_ticks, support=support)
             above = view
             notes = timed_notes([originals.get((n.tick, n.pad), n) if four_lane else n for n in view], tm)
         built[level] = notes
+        views[level] = above
     for level, notes in built.items():
         if level in wanted:
             tracks[(part, level)] = Track(level, notes, part)
