@@ -423,3 +423,84 @@ def test_upload_with_progress_then_song_is_playable(server: tuple[str, Path], tm
     assert any("Uploading Garage_Jam.wav" in s for s in stages), stages
     assert any("analysing" in s for s in stages), stages  # charting is often too quick to be seen
     assert width == "100%"
+
+
+def start_server(port: int, data: Path, db: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backbeat.cli.main", "serve", "--port", str(port), "--data-dir", str(data),
+         "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/songs/1", timeout=2) as r:
+                if b'"status":"ready"' in r.read():
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not get ready")
+
+
+def test_server_killed_mid_song_restarts_and_no_hit_is_lost(tmp_path: Path) -> None:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    port, data, db_path = free_port(), tmp_path / "data", tmp_path / "crash.db"
+    data.mkdir()
+    server = start_server(port, data, db_path)
+    url = f"http://127.0.0.1:{port}/"
+    fired: list[tuple[float, str, Any]] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url)
+            page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+            page.click(".song >> text=Backbeat Demo Groove")
+            page.locator(".player-row").nth(0).locator(".p-name").fill("Survivor")
+            page.locator(".player-row").nth(0).locator(".p-level").select_option("hard")
+            page.uncheck("#count-in")
+            page.click("#start-btn")
+            page.wait_for_function("window.__backbeat.session && window.__backbeat.songTime() > 0.05",
+                                   timeout=30000)
+            notes = page.evaluate("window.__backbeat.session.slots[0].chart.notes")
+
+            def play(t0: float, t1: float) -> None:
+                fired.extend(press_on_time(page, [(n["t"], "key", FULL_KEYS[(n["pad"], n["cymbal"])])
+                                                  for n in notes if t0 < n["t"] < t1]))
+
+            play(0.3, 4.0)
+            server.kill()  # SIGKILL: no clean-up at all
+            server.wait(10)
+            play(4.0, 6.0)  # played while the server is down: kept by the page, sent later
+            server = start_server(port, data, db_path)
+            page.wait_for_function("window.__backbeat.session.slots[0].run.ws.readyState === 1 && "
+                                   "window.__backbeat.session.slots[0].run.retries === 0", timeout=30000)
+            now = page.evaluate("window.__backbeat.songTime()")
+            play(now + 0.3, now + 3.0)
+            page.wait_for_function("(() => { const r = window.__backbeat.session.slots[0].run;"
+                                   " return r.storedSeq === r.seq - 1; })()", timeout=10000)
+            page.click("#stop-btn")
+            page.wait_for_function("window.__backbeat.screen === 'results' && window.__backbeat.results",
+                                   timeout=20000)
+            result = page.evaluate("window.__backbeat.results[0].result")
+            browser.close()
+    finally:
+        server.kill()
+        server.wait(10)
+    assert not errors, errors
+    con = sqlite3.connect(db_path)
+    try:
+        seqs = [s for (s,) in con.execute(
+            "SELECT h.seq FROM hits h JOIN players p ON p.id = h.player_id WHERE p.name = 'Survivor' "
+            "ORDER BY h.seq")]
+    finally:
+        con.close()
+    assert len(fired) >= 8
+    assert seqs == list(range(len(fired)))  # every key press, before, during and after the crash
+    judged = sum(result["counts"][k] for k in ("perfect", "great", "good", "overhit"))
+    assert judged + result["dropped_inputs"] == len(fired)

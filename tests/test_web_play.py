@@ -167,6 +167,37 @@ def test_hostile_message_gets_error_and_close_and_keeps_earlier_hits(
     assert desc["players"][0]["result"]["finished"] is False
 
 
+def test_dropped_player_rejoins_and_carries_on(app_env: Any) -> None:
+    client, db_path, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "blip"))
+        assert receive_until(ws, "joined")["resumed"] is False
+        for seq in range(5):
+            n = notes[100 + seq]
+            ws.send_text(hit_msg(seq, n["t"], n["pad"], n["cymbal"]))
+            assert receive_judgment(ws, seq)["judgment"] == "perfect"
+        # The connection drops (no "end").
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "blip"))
+        joined = receive_until(ws, "joined")
+        assert joined["resumed"] is True and joined["last_seq"] == 4
+        # New hits carry on after the last stored seq.
+        n = notes[105]
+        ws.send_text(hit_msg(5, n["t"], n["pad"], n["cymbal"]))
+        j = receive_judgment(ws, 5)
+        assert j["judgment"] == "perfect" and j["combo"] == 6  # the combo survived the drop
+        ws.send_text(json.dumps({"v": 1, "type": "end"}))
+        result = receive_until(ws, "result")["result"]
+    assert result["counts"]["perfect"] == 6 and result["finished"] is True
+    assert [h.seq for h in stored_hits(db_path, session)] == list(range(6))
+    # Having finished, the player cannot come back.
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "blip"))
+        _, code = receive_close(ws)
+    assert code in (CLOSE_NOT_FOUND, CLOSE_DUPLICATE_PLAYER)
+
+
 def test_flooding_is_cut_off_without_hurting_other_players(app_env: Any) -> None:
     client, db_path, notes = app_env
     session = new_session(client)

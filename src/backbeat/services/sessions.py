@@ -12,7 +12,11 @@ result and the replay are stored, so a result never refers to unstored hits.
 
 The same player cannot hold two seats in one session at once (a second tab
 is refused with :class:`DuplicatePlayerError`); a player who already
-finished a session cannot join it again.
+finished a session cannot join it again. A player whose connection dropped
+(result stored with ``finished: false``, or none at all after a server
+crash) may join again and carries on: the
+stored hits are replayed into a fresh engine, and the client resends any hit
+beyond the last stored ``seq``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from backbeat.engine import EngineSettings, InputHit, JudgmentEvent, PlayerEngin
 from backbeat.services.calibration import get_calibration
 from backbeat.services.library import STATUS_READY, Library, notes_in_range
 from backbeat.storage.database import Database
-from backbeat.storage.rows import HitRecord
+from backbeat.storage.rows import HitRecord, HitRow
 
 #: Lateness tolerance of live engines, song seconds: ticks finalise misses this long after a note's window.
 LIVE_LATENCY_S = 0.1
@@ -184,6 +188,7 @@ class Seat:
     last_seq: int = -1
     hits: int = 0
     ended: bool = False
+    resumed: bool = False
     _shift_s: float = field(default=0.0, repr=False)
 
     def hit(self, *, seq: int, t_song_s: float, pad: int, velocity: int,
@@ -215,6 +220,16 @@ class Seat:
             offset_ms=mine.offset_ms if mine else None, received_at=time.time()),
             self.notify_stored)
         return events
+
+    def resume(self, earlier: list[HitRow]) -> None:
+        """Replay a dropped player's stored hits into this seat's fresh engine (judgments not re-sent)."""
+        hits = [InputHit(time_s=h.time_s, pad=Pad(h.pad), velocity=h.velocity, cymbal=h.cymbal, seq=h.seq)
+                for h in earlier]
+        self.engine.queue_inputs(hits)
+        self.engine.update(max(h.time_s for h in hits) - self._shift_s + LIVE_LATENCY_S + 1e-9)
+        self.last_seq = max(h.seq for h in earlier)
+        self.hits = len(hits)
+        self.resumed = True
 
     def tick(self, t_song_s: float) -> list[JudgmentEvent]:
         """Advance the player's clock: notes whose window closed become misses."""
@@ -272,7 +287,7 @@ class LiveSessions:
         srow = self.db.get_session(session_id)
         if srow is None:
             raise SessionError(f"no session with id {session_id}")
-        if srow.status != "active":
+        if srow.status not in ("active", "abandoned"):
             raise SessionError(f"session {session_id} is {srow.status}; start a new one")
         if srow.song_id is None:
             raise SessionError(f"session {session_id} has no song")
@@ -284,10 +299,17 @@ class LiveSessions:
             self.seats[key] = None  # type: ignore[assignment]  # reserve the seat
         try:
             prow = self.db.add_player(player)
+            earlier: list[HitRow] = []
             for sp in self.db.session_players(session_id):
-                if sp.player_id == prow.id and sp.result is not None:
+                if sp.player_id != prow.id:
+                    continue
+                result = sp.result_data()
+                if result is not None and not (isinstance(result, dict) and result.get("finished") is False):
                     raise DuplicatePlayerError(
                         f"{player} already played session {session_id}; start a new one")
+                # The player dropped out (closed tab, lost connection, server restarted):
+                # carry on from the stored hits.
+                earlier = self.db.hits(session_id, player_id=prow.id)
             try:
                 track = self.library.play_track(srow.song_id, part=part, level=level)
             except InvalidArgumentError as exc:  # no such song, part or level
@@ -304,6 +326,8 @@ class LiveSessions:
                         device=device, engine=engine, duration_s=track.duration_s, chart_id=track.chart_id,
                         writer=self.writer)
             seat._shift_s = settings.calibration_offset_ms / 1000.0 * rate
+            if earlier:
+                seat.resume(earlier)
         except BaseException:
             with self._lock:
                 self.seats.pop(key, None)

@@ -222,6 +222,7 @@ class PlayConnection:
             self.send({"v": PROTOCOL_VERSION, "type": "joined", "session": str(session_id),
                        "player": msg.player, "part": new.part, "level": new.level,
                        "notes": len(new.engine.notes), "duration_s": new.duration_s,
+                       "resumed": new.resumed, "last_seq": new.last_seq,
                        "calibration_offset_ms": new.engine.settings.calibration_offset_ms})
         elif isinstance(msg, EndMsg):
             if seat is None:

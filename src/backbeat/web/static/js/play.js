@@ -20,30 +20,69 @@ class PlayerRun {
     this.error = null;
     this.judgments = [];
     this.storedSeq = -1;
+    this.pending = [];       // hits sent but not yet known to be stored
+    this.retries = 0;
+    this.ending = false;
   }
   open() {
     return new Promise((resolve, reject) => {
-      const proto = location.protocol === "https:" ? "wss" : "ws";
-      this.ws = new WebSocket(`${proto}://${location.host}/ws/play`);
-      this.ws.onopen = () => this.ws.send(JSON.stringify(this.join));
-      this.ws.onmessage = (e) => {
-        const msg = JSON.parse(e.data);
-        if (msg.type === "joined") resolve(msg);
-        else if (msg.type === "judgment") { this.storedSeq = Math.max(this.storedSeq, msg.stored); this.onJudgment(msg); }
-        else if (msg.type === "stored") this.storedSeq = msg.seq;
-        else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
-        else if (msg.type === "error") { this.error = msg; this.view.status(msg.message); reject(new Error(msg.message)); }
-      };
-      this.ws.onclose = (e) => {
-        if (this.onClosed) this.onClosed(e);
-        if (e.code !== 1000 && !this.error) reject(new Error(`connection closed (${e.code}) ${e.reason}`));
-      };
+      this.joinWaiter = { resolve, reject };
+      this.connect();
     });
+  }
+  /** (Re)connect and join; after a dropped connection the server resumes the seat from the stored hits. */
+  connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/ws/play`);
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(this.join));
+    ws.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      if (msg.type === "joined") {
+        this.retries = 0;
+        this.storedSeq = Math.max(this.storedSeq, msg.last_seq);
+        // Resend what the server never stored (hits sent while the connection was down).
+        for (const h of this.unacked()) ws.send(JSON.stringify(h));
+        if (this.joinWaiter) { this.joinWaiter.resolve(msg); this.joinWaiter = null; }
+        if (msg.resumed) this.view.status("reconnected");
+      } else if (msg.type === "judgment") {
+        this.storedSeq = Math.max(this.storedSeq, msg.stored);
+        this.onJudgment(msg);
+      } else if (msg.type === "stored") this.storedSeq = Math.max(this.storedSeq, msg.seq);
+      else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
+      else if (msg.type === "error") {
+        this.error = msg;
+        this.view.status(msg.message);
+        if (this.joinWaiter) { this.joinWaiter.reject(new Error(msg.message)); this.joinWaiter = null; }
+      }
+    };
+    ws.onclose = (e) => {
+      if (ws !== this.ws) return;
+      // Lost connection (not a refusal by the server, not the end): reconnect and carry on.
+      const dropped = [1001, 1006, 1011, 1012, 1013].includes(e.code) && !this.ending && !this.error;
+      if (dropped && this.retries < 12) {
+        this.view.status("connection lost, reconnecting…");
+        setTimeout(() => this.connect(), Math.min(2000, 250 * 2 ** this.retries++));
+        return;
+      }
+      if (this.onClosed) this.onClosed(e);
+      if (this.joinWaiter && e.code !== 1000) {
+        this.joinWaiter.reject(new Error(`connection closed (${e.code}) ${e.reason}`));
+        this.joinWaiter = null;
+      }
+    };
+  }
+  unacked() {
+    this.pending = this.pending.filter((h) => h.seq > this.storedSeq);
+    return this.pending;
   }
   send(obj) { if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj)); }
   hit(tSongS, pad, velocity, cymbal) {
     this.lastSendMs = performance.now();
-    this.send({ v: PROTOCOL, type: "hit", seq: this.seq++, t_song_s: tSongS, pad, velocity, cymbal });
+    const msg = { v: PROTOCOL, type: "hit", seq: this.seq++, t_song_s: tSongS, pad, velocity, cymbal };
+    this.pending.push(msg);
+    if (this.pending.length > 256) this.unacked();
+    this.send(msg);
   }
   tick(tSongS) {
     // A hit advances the server's clock too: no tick needed right after one.
@@ -58,6 +97,7 @@ class PlayerRun {
   end() {
     return new Promise((resolve) => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) { resolve(this.result); return; }
+      this.ending = true;
       this.onResult = () => resolve(this.result);
       this.onClosed = () => resolve(this.result);
       this.send({ v: PROTOCOL, type: "end" });
