@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -255,28 +256,34 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_cli_demo_serves_the_play_along(tmp_path: Path) -> None:
-    """``backbeat demo`` (serving) prints the URL and the library lists the demo song."""
+    """``backbeat demo`` (serving) prints the URL, the library lists the demo song, Ctrl+C stops it."""
     port = _free_port()
     out = tmp_path / "demo-out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backbeat.cli.main", "demo", "-o", str(out), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "demo.log"
+    with log.open("w") as log_fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backbeat.cli.main", "demo", "-o", str(out), "--port", str(port)],
+            stdout=log_fh, stderr=subprocess.STDOUT, text=True)
+    songs = None
     try:
-        songs = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and songs is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/songs", timeout=2) as resp:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/songs", timeout=5) as resp:
                     songs = json.loads(resp.read())
-                break
             except OSError:
                 time.sleep(0.5)
-        assert proc.poll() is None, "the demo exited instead of serving"
-        assert songs is not None, "the web app did not answer"
-        assert any(s.get("title") == "Backbeat Demo Groove" for s in songs), songs
     finally:
-        proc.terminate()
-        printed, _ = proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            pytest.fail("backbeat demo did not stop on Ctrl+C within 30 s")
+    printed = log.read_text()
+    assert songs is not None, f"the web app did not answer:\n{printed}"
+    assert any(s.get("title") == "Backbeat Demo Groove" for s in songs), songs
     assert f"http://127.0.0.1:{port}/" in printed
     assert "accuracy vs truth" in printed and "Traceback" not in printed
     assert (out / "web").is_dir() and (out / "charts" / "notes.chart").is_file()

@@ -1,6 +1,6 @@
 """End to end: the public analysis on real audio, scored against annotations.
 
-* a dev-render (Groove MIDI rock groove, real sampled kit) against its
+* a dev-render (Groove MIDI funk groove, real sampled kit) against its
   ``.beats`` and ``.onsets.tsv``;
 * a real mix (drums and bass, no annotations) against an independent beat
   tracker (librosa, a dev dependency) and plausibility bounds;
@@ -25,7 +25,7 @@ from backbeat.services.demo import demo_files, load_truth, score_analysis
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-DEV_RENDER = DATA / "dev-renders" / "drummer1__session3__13"
+DEV_RENDER = DATA / "dev-renders" / "drummer1__session1__126"  # funk, 125 BPM, kick/snare/hi-hat
 REAL_SONG = DATA / "real-songs" / "admiralbob77_-_Choice_-_Drum-bass.hq.ogg"
 CLASS5 = {"KD": Instrument.KICK, "SD": Instrument.SNARE, "HH": Instrument.HIHAT,
           "TT": Instrument.TOM, "CY": Instrument.CYMBAL}
@@ -62,10 +62,12 @@ def test_dev_render_beats_and_drums() -> None:
     acc = score_analysis(est, _dev_render_truth(DEV_RENDER, est.duration_s))
     print(f"dev-render: beats F={acc.beats.f_measure:.3f} drums F={acc.drums_all.f_measure:.3f} "
           + " ".join(f"{i.value}={s.f_measure:.2f}" for i, s in acc.drums.items()))
-    assert acc.beats.f_measure >= 0.80
-    assert acc.drums_all.f_measure >= 0.60
-    assert acc.drums[Instrument.KICK].f_measure >= 0.70
-    assert acc.drums[Instrument.SNARE].f_measure >= 0.60
+    # measured 2026-11-23 (interim drum model): beats 0.99, drums 0.87, kick 0.99, snare 0.80, hi-hat 0.89
+    assert acc.beats.f_measure >= 0.90
+    assert acc.drums_all.f_measure >= 0.70
+    assert acc.drums[Instrument.KICK].f_measure >= 0.85
+    assert acc.drums[Instrument.SNARE].f_measure >= 0.65
+    assert acc.drums[Instrument.HIHAT].f_measure >= 0.70
 
 
 def test_real_mix_agrees_with_an_independent_tracker() -> None:
@@ -101,7 +103,11 @@ def test_demo_song_against_truth() -> None:
           + " ".join(f"{i.value}={s.f_measure:.2f}" for i, s in acc.drums.items()))
     assert abs(est.duration_s - truth.duration_s) < 0.1
     assert acc.tempo_bpm_estimate == pytest.approx(acc.tempo_bpm_truth, rel=0.03)
-    assert acc.beats.f_measure >= 0.85
-    assert acc.drums_all.f_measure >= 0.55
-    assert acc.drums[Instrument.KICK].f_measure >= 0.6
-    assert acc.drums[Instrument.SNARE].f_measure >= 0.5
+    # measured 2026-11-23 (interim drum model): beats 0.99, downbeats 1.0, drums 0.87,
+    # kick 0.85, snare 0.84, hi-hat 0.91, tom 0.73, cymbal 0.83
+    assert acc.beats.f_measure >= 0.90
+    assert acc.downbeats.f_measure >= 0.80
+    assert acc.drums_all.f_measure >= 0.70
+    for inst in (Instrument.KICK, Instrument.SNARE, Instrument.HIHAT):
+        assert acc.drums[inst].f_measure >= 0.70, inst.value
+    assert acc.drums[Instrument.TOM].f_measure >= 0.5 and acc.drums[Instrument.CYMBAL].f_measure >= 0.5
