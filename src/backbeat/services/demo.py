@@ -258,7 +258,7 @@ class DemoResult:
     analysis_path
         The analysis JSON written (``DIR/demo.json``).
     chart_paths
-        Chart files written (empty when charting was skipped).
+        Chart files written (empty until :func:`chart_demo` has run).
     notices
         One-line notes for the user.
     analysis_s, charts_s
