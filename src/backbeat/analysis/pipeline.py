@@ -9,9 +9,11 @@ for any number of files.
 Beat activation (``beat_source``):
 
 * ``"dsp"``: spectral-flux onset activation (:func:`.beats.onset_activation`);
-* ``"model"``: the drum model's learned beat activation;
-* ``"auto"`` (default): the mean of both when the model has a beat output,
-  else the DSP one.
+* ``"model"``: the drum model's learned beat activation (scaled to [0, 1]);
+* ``"mean"``: the mean of both;
+* ``"auto"`` (default): ``"model"`` when the model has a beat output, else
+  ``"dsp"`` (on the dev renders the model's activation gives beat F 0.90
+  against 0.85 for DSP and 0.85 for the mean; see docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from backbeat.analysis.features import FPS, N_FFT, SR, log_filterbank
 from backbeat.core.errors import InvalidArgumentError, ModelError
 from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoSegment
 
-BEAT_SOURCES = ("auto", "dsp", "model")
+BEAT_SOURCES = ("auto", "dsp", "model", "mean")
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
 
@@ -100,7 +102,7 @@ class Analyzer:
     max_duration_s
         Longest audio accepted (``None``: no limit).
     beat_source
-        ``"auto"``, ``"dsp"`` or ``"model"`` (see module docs).
+        ``"auto"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see module docs).
     use_drum_model
         If False, or if the weights are missing, no drum hits are produced
         and beats use the DSP activation; ``Analysis.extra["warnings"]`` says so.
@@ -123,7 +125,7 @@ class Analyzer:
                 self.model_problem = f"drum model unavailable: {exc}"
         else:
             self.model_problem = "drum model disabled"
-        if beat_source == "model" and self.model is None:
+        if beat_source in ("model", "mean") and self.model is None:
             raise ModelError(f"beat_source 'model' needs the drum model ({self.model_problem})")
         self.timings = Timings()
 
@@ -227,16 +229,16 @@ class Analyzer:
         has_model_beat = acts is not None and getattr(acts, "beat", None) is not None
         if self.beat_source == "dsp" or not has_model_beat:
             return "dsp"
-        return "model" if self.beat_source == "model" else "mean"
+        return "mean" if self.beat_source == "mean" else "model"
 
     def beat_activation(self, features: np.ndarray, acts: Any) -> np.ndarray:
         """The beat activation for the configured ``beat_source``, shape ``(n_frames,)``."""
         source = self.effective_beat_source(acts)
         if source == "model":
-            return np.asarray(acts.beat, dtype=np.float64)
+            return beats_mod.normalize_activation(np.asarray(acts.beat, dtype=np.float64))
         dsp = beats_mod.onset_activation(features, fps=FPS)
         if source == "mean":
-            return 0.5 * (dsp + np.asarray(acts.beat, dtype=np.float64))
+            return 0.5 * (dsp + beats_mod.normalize_activation(np.asarray(acts.beat, dtype=np.float64)))
         return dsp
 
 

@@ -53,7 +53,7 @@ def analyze(path: str | Path, *, max_duration_s: float | None = DEFAULT_MAX_DURA
     max_duration_s
         Longest audio accepted, seconds (``None``: no limit).
     beat_source
-        ``"auto"``, ``"dsp"`` or ``"model"``.
+        ``"auto"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see :mod:`backbeat.analysis.pipeline`).
 
     Returns
     -------
