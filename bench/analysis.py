@@ -55,6 +55,7 @@ class SetStats:
     drum_f: dict[str, list[float]] = field(default_factory=dict)
     audio_s: float = 0.0
     ours_s: float = 0.0
+    ours_cpu_s: float = 0.0
     lib_s: float = 0.0
     meters_ok: int = 0
     meters_n: int = 0
@@ -128,8 +129,8 @@ def memory_check() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="dev-renders,eval-drums,eval-mix,real-songs")
-    parser.add_argument("--beat-sources", default="auto,dsp",
-                        help="comma list of auto, dsp, model (model/auto need the drum model's beat output)")
+    parser.add_argument("--beat-sources", default="auto,dsp,mean",
+                        help="comma list of auto, dsp, model, mean (model/mean need the drum model)")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory on a 60-minute file")
     parser.add_argument("--per-file", action="store_true", help="print a line per file")
     parser.add_argument("--no-librosa", action="store_true")
@@ -150,6 +151,8 @@ def main() -> int:
     if "auto" in analyzers and "dsp" in analyzers and analyzers["auto"].model is None:
         print("beat source 'auto' is the same as 'dsp' without a drum model: measuring 'dsp' only")
         del analyzers["auto"]
+    if "auto" in analyzers and "model" in analyzers and analyzers["auto"].model is not None:
+        del analyzers["model"]  # 'auto' is 'model' when the model is present
     print(f"start-up: `backbeat --help` {startup_s():.2f} s; import + model load {load_s:.2f} s")
     first = next(iter(analyzers.values()))
     print(f"drum model: {'loaded' if first.model is not None else 'unavailable: ' + first.model_problem}")
@@ -174,8 +177,10 @@ def main() -> int:
             for source, analyzer in analyzers.items():
                 st = stats[source]
                 t = time.perf_counter()
+                c = time.process_time()
                 a = analyzer.analyze(path)
                 st.ours_s += time.perf_counter() - t
+                st.ours_cpu_s += time.process_time() - c
                 st.audio_s += a.duration_s
                 beats = np.array([b.time_s for b in a.beats])
                 pos = np.array([b.position for b in a.beats])
@@ -210,7 +215,10 @@ def main() -> int:
                     print(line)
         for source, st in stats.items():
             speed = st.audio_s / st.ours_s if st.ours_s else 0.0
-            print(f"[{source}] audio {st.audio_s:.0f} s, analysis {st.ours_s:.2f} s = {speed:.0f}x real time")
+            cpu_speed = st.audio_s / st.ours_cpu_s if st.ours_cpu_s else 0.0
+            print(f"[{source}] audio {st.audio_s:.0f} s, analysis {st.ours_s:.2f} s wall = "
+                  f"{speed:.0f}x real time "
+                  f"(CPU time {st.ours_cpu_s:.2f} s = {cpu_speed:.0f}x)")
             if st.beat_f:
                 km = [np.mean(st.drum_f[k]) for k in ("kick", "snare", "hihat") if k in st.drum_f]
                 drums = " ".join(f"{k}={np.mean(v):.3f}" for k, v in st.drum_f.items())
