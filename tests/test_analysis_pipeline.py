@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from backbeat.analysis.pipeline import Analyzer, tempo_segments_summary
-from backbeat.core.errors import InvalidArgumentError, SilentAudioError
+from backbeat.core.errors import InvalidArgumentError, ModelError, SilentAudioError
 from backbeat.core.song_analysis import Analysis, TempoSegment
 
 
@@ -147,3 +147,24 @@ def test_chunked_features_equal_one_shot() -> None:
         got = chunked_log_filterbank(x, chunk_s=3.7)
         assert got.shape == ref.shape
         assert np.max(np.abs(got - ref)) < 1e-5
+
+
+def test_beat_source_selection_with_and_without_model_beats() -> None:
+    from types import SimpleNamespace
+
+    feats = np.random.default_rng(0).random((500, 80)).astype(np.float32)
+    model_beat = np.zeros(500)
+    model_beat[::50] = 0.4  # a weak but clean learned activation
+    acts = SimpleNamespace(beat=model_beat)
+    dsp_only = Analyzer(use_drum_model=False)
+    assert dsp_only.effective_beat_source(None) == "dsp"
+    assert dsp_only.effective_beat_source(SimpleNamespace(beat=None)) == "dsp"
+    auto = Analyzer(use_drum_model=False)  # selection logic only; activations are passed in
+    assert auto.effective_beat_source(acts) == "model"
+    act = auto.beat_activation(feats, acts)
+    assert act.max() == pytest.approx(1.0)  # scaled to [0, 1]
+    assert np.array_equal(np.flatnonzero(act), np.arange(0, 500, 50))
+    forced = Analyzer(use_drum_model=False, beat_source="dsp")
+    assert forced.effective_beat_source(acts) == "dsp"
+    with pytest.raises(ModelError):
+        Analyzer(use_drum_model=False, beat_source="mean")
