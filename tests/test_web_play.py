@@ -296,7 +296,7 @@ def test_two_players_scored_separately_and_closed_tab_keeps_its_hits(app_env: An
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         desc = client.get(f"/api/sessions/{session}").json()
-        if all(p["result"] is not None for p in desc["players"]):
+        if all(p["result"] is not None for p in desc["players"]) and desc["status"] != "active":
             break
         time.sleep(0.05)
     by_name = {p["player"]: p for p in desc["players"]}

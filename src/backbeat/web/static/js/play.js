@@ -51,6 +51,8 @@ class PlayerRun {
       } else if (msg.type === "stored") this.storedSeq = Math.max(this.storedSeq, msg.seq);
       else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
       else if (msg.type === "error") {
+        // While reconnecting, the server may not have noticed the old connection die yet: keep trying.
+        if (this.retries > 0 && msg.code === "duplicate_player") { this.staleSeat = true; return; }
         this.error = msg;
         this.view.status(msg.message);
         if (this.joinWaiter) { this.joinWaiter.reject(new Error(msg.message)); this.joinWaiter = null; }
@@ -59,8 +61,10 @@ class PlayerRun {
     ws.onclose = (e) => {
       if (ws !== this.ws) return;
       // Lost connection (not a refusal by the server, not the end): reconnect and carry on.
-      const dropped = [1001, 1006, 1011, 1012, 1013].includes(e.code) && !this.ending && !this.error;
-      if (dropped && this.retries < 12) {
+      const dropped = ([1001, 1006, 1011, 1012, 1013].includes(e.code) || this.staleSeat) && !this.ending &&
+        !this.error;
+      this.staleSeat = false;
+      if (dropped && this.retries < 40) {
         this.view.status("connection lost, reconnecting…");
         setTimeout(() => this.connect(), Math.min(2000, 250 * 2 ** this.retries++));
         return;
