@@ -56,3 +56,21 @@ def test_from_beats_hits_every_beat(periods: list[float], start: float) -> None:
     for t, p in zip(ticks, positions):
         if p == 1:
             assert round(t) in downs
+
+
+@given(st.floats(60.0, 200.0), st.integers(8, 200), st.floats(0.0, 2.0), st.integers(0, 2**31))
+def test_steady_beats_give_one_tempo_within_tolerance(bpm: float, n: int, start: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    times = start + np.arange(n) * 60.0 / bpm + rng.uniform(-0.002, 0.002, n)
+    positions = [(i % 4) + 1 for i in range(n)]
+    tm = tempo_map_from_beats(times, positions, tolerance_s=0.006)
+    ticks = tm.seconds_to_ticks(times[1:])
+    assert np.max(np.abs(tm.ticks_to_seconds(np.round(ticks / 192) * 192) - times[1:])) <= 0.006 + 1e-9
+    # the beats after the lead-in are covered by very few tempo events
+    assert len(tm.tempos) <= 4
+
+
+def test_tolerance_still_follows_a_tempo_change() -> None:
+    times = np.concatenate([np.arange(16) * 0.5, 7.5 + np.arange(1, 17) * 0.4])
+    tm = tempo_map_from_beats(times, [(i % 4) + 1 for i in range(len(times))], tolerance_s=0.005)
+    assert {round(t.bpm, 3) for t in tm.tempos} == {120.0, 150.0}

@@ -168,8 +168,9 @@ def constant_tempo_map(bpm: float, *, resolution: int = 192, numerator: int = 4,
 
 
 def tempo_map_from_beats(beat_times_s: Sequence[float], positions: Sequence[int], *,
-                         resolution: int = 192, beat_denominator: int = 4) -> TempoMap:
-    """Build a tick tempo map whose beats land exactly on the given beat times.
+                         resolution: int = 192, beat_denominator: int = 4,
+                         tolerance_s: float = 0.0) -> TempoMap:
+    """Build a tick tempo map whose beats land on the given beat times.
 
     Each beat becomes one 1/``beat_denominator`` note: beat *i* falls on a
     tick multiple of the beat length and the tempo changes at every beat, so
@@ -189,6 +190,12 @@ def tempo_map_from_beats(beat_times_s: Sequence[float], positions: Sequence[int]
         Ticks per quarter note.
     beat_denominator
         Note value of a beat: 4 for x/4 meters, 8 for 6/8 counted in eighths.
+    tolerance_s
+        0 (default) puts every beat exactly on its time, with a tempo event
+        at each beat. A positive tolerance merges runs of beats that one
+        steady tempo (rounded to 0.001 BPM, as ``.chart`` stores it) fits
+        within ``tolerance_s`` into a single tempo event, so a steady song
+        gets a steady tempo map; every beat then lies within the tolerance.
 
     Returns
     -------
@@ -214,12 +221,7 @@ def tempo_map_from_beats(beat_times_s: Sequence[float], positions: Sequence[int]
         pos.insert(0, pos[0] - 1 if pos[0] > 1 else bar_len)
     else:
         times[0] = 0.0  # a lead-in this short is merged into the first beat
-    tempos: list[TempoChange] = []
-    for i in range(len(times) - 1):
-        bpm = 60.0 / (times[i + 1] - times[i]) * (4 / beat_denominator)
-        bpm = min(max(bpm, 1.0), MAX_BPM)
-        if not tempos or abs(tempos[-1].bpm - bpm) > 1e-9:
-            tempos.append(TempoChange(i * step, bpm))
+    tempos = _fit_tempos(times, step=step, beat_denominator=beat_denominator, tolerance_s=tolerance_s)
     # Time signatures from bar lengths (downbeat to downbeat).
     sigs: list[TimeSignature] = []
     down = [i for i, p in enumerate(pos) if p == 1]
@@ -232,3 +234,29 @@ def tempo_map_from_beats(beat_times_s: Sequence[float], positions: Sequence[int]
         if not sigs or sigs[-1].numerator != num:
             sigs.append(TimeSignature(i * step, max(1, min(num, 64)), beat_denominator))
     return TempoMap(resolution, tuple(tempos), tuple(sigs))
+
+
+def _fit_tempos(times: list[float], *, step: int, beat_denominator: int,
+                tolerance_s: float) -> list[TempoChange]:
+    """Tempo events for beats ``times`` (beat *i* at tick ``i * step``); see :func:`tempo_map_from_beats`."""
+    quarter_per_beat = 4 / beat_denominator
+    arr = np.asarray(times, dtype=float)
+    tempos: list[TempoChange] = []
+    a, t_a = 0, arr[0]
+    while a < len(arr) - 1:
+        b, bpm = a + 1, 60.0 / (arr[a + 1] - t_a) * quarter_per_beat
+        if tolerance_s > 0:
+            for end in range(a + 2, len(arr)):
+                k = np.arange(1, end - a + 1, dtype=float)
+                y = arr[a + 1 : end + 1] - t_a
+                fit_bpm = round(60.0 / (float(k @ y) / float(k @ k)) * quarter_per_beat, 3)
+                period = 60.0 / fit_bpm * quarter_per_beat
+                if np.max(np.abs(t_a + k * period - arr[a + 1 : end + 1])) > tolerance_s:
+                    break
+                b, bpm = end, fit_bpm
+        bpm = float(min(max(bpm, MIN_BPM), MAX_BPM))
+        if not tempos or abs(tempos[-1].bpm - bpm) > 1e-9:
+            tempos.append(TempoChange(a * step, bpm))
+        t_a += (b - a) * 60.0 / bpm * quarter_per_beat
+        a = b
+    return tempos
