@@ -52,7 +52,7 @@ def test_from_beats_hits_every_beat(periods: list[float], start: float) -> None:
     assert np.allclose(ticks / 192, np.round(ticks / 192), atol=1e-6)
     assert np.allclose(tm.ticks_to_seconds(ticks), times, atol=1e-9)
     assert all(t.bpm <= 1000.0 for t in tm.tempos)
-    downs = [t for t, p in tm.beat_ticks(int(ticks[-1])) if p == 1]
+    downs = [t for t, p in tm.beat_ticks(round(ticks[-1])) if p == 1]
     for t, p in zip(ticks, positions):
         if p == 1:
             assert round(t) in downs
