@@ -97,8 +97,7 @@ class OnsetDetector:
 
     def reset(self) -> None:
         """Forget everything heard (a new stream starts at time 0)."""
-        self._buf = np.zeros(FRAME, dtype=np.float64)
-        self._since_hop = 0
+        self._hist = np.zeros(FRAME, dtype=np.float64)  # the last FRAME samples of the stream
         self._n_samples = 0
         self._prev = np.zeros(FRAME // 2 + 1)
         self._prev_power = np.zeros(FRAME // 2 + 1)
@@ -117,35 +116,40 @@ class OnsetDetector:
         x = np.asarray(samples, dtype=np.float64)
         if x.ndim != 1:
             raise InvalidArgumentError(f"samples must be mono (1-D), got shape {x.shape}")
-        out: list[MicOnset] = []
-        pos = 0
-        while pos < len(x):
-            take = min(HOP - self._since_hop, len(x) - pos)
-            self._buf = np.concatenate([self._buf[take:], x[pos:pos + take]])
-            pos += take
-            self._since_hop += take
-            self._n_samples += take
-            if self._since_hop == HOP:
-                self._since_hop = 0
-                hit = self._frame(self._n_samples / self.sr)
-                if hit is not None:
-                    out.append(hit)
-        return out
-
-    def _frame(self, end_s: float) -> MicOnset | None:
-        spec = np.abs(np.fft.rfft(self._buf * self._window))
-        spec[0] = spec[-1] = 0.0  # no DC, no Nyquist bin (as in the worklet)
+        n0 = self._n_samples
+        combined = np.concatenate([self._hist, x])  # combined[j] is stream sample n0 - FRAME + j
+        self._hist = combined[-FRAME:]
+        self._n_samples = n0 + len(x)
+        # Frames end at every multiple of HOP in (n0, n0 + len(x)].
+        first_end = (n0 // HOP + 1) * HOP
+        ends = np.arange(first_end, self._n_samples + 1, HOP)
+        if len(ends) == 0:
+            return []
+        frames = np.lib.stride_tricks.sliding_window_view(combined, FRAME)[ends - n0]
+        spec = np.abs(np.fft.rfft(frames * self._window, axis=1))
+        spec[:, 0] = 0.0
+        spec[:, -1] = 0.0  # no DC, no Nyquist bin (as in the worklet)
         mag = np.log1p(100.0 * spec)
         power = spec * spec
-        flux = float(np.maximum(mag - self._prev, 0.0).sum())
-        prev_power = self._prev_power
-        self._prev, self._prev_power = mag, power
+        prev_mag = np.vstack([self._prev[None, :], mag[:-1]])
+        prev_pow = np.vstack([self._prev_power[None, :], power[:-1]])
+        fluxes = np.maximum(mag - prev_mag, 0.0).sum(axis=1)
+        self._prev, self._prev_power = mag[-1], power[-1]
+        out: list[MicOnset] = []
+        for i, end in enumerate(ends):
+            hit = self._decide(float(fluxes[i]), end / self.sr, power[i], prev_pow[i])
+            if hit is not None:
+                out.append(hit)
+        return out
+
+    def _decide(self, flux: float, end_s: float, power: np.ndarray,
+                prev_power: np.ndarray) -> MicOnset | None:
         h = self._history
         h.append(flux)
         if len(h) > HISTORY_FRAMES:
             del h[0]
         med = sorted(h)[len(h) // 2]  # upper median, as in the worklet
-        mad = float(np.mean(np.abs(np.asarray(h) - med)))
+        mad = sum(abs(v - med) for v in h) / len(h)
         thr = med + self.k * mad + FLUX_FLOOR
         if flux <= thr or end_s - self._last_onset_s <= REFRACTORY_S:
             return None
