@@ -36,6 +36,11 @@ def test_bad_options_fail_with_a_message(tmp_path: Path) -> None:
     assert r.returncode == 1 and "--max-upload-mb" in r.stderr
     r = serve("--port", "not-a-number")
     assert r.returncode == 2
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = serve("--port", str(busy.getsockname()[1]), "--no-demo", "--data-dir", str(tmp_path))
+    assert r.returncode == 1 and "cannot listen" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.slow

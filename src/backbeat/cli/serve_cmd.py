@@ -14,7 +14,7 @@ def register(sub: Any) -> None:
         "serve", help="run the browser play-along app",
         description="Serve the Backbeat web app: library, play-along with live judgments, results.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--db", type=Path, default=None,
                    help="SQLite database file (default DATA_DIR/backbeat.db)")
     p.add_argument("--data-dir", type=Path, default=None,

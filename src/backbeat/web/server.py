@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from backbeat.core.errors import InvalidArgumentError
@@ -38,6 +39,19 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = N
                             ws_per_message_deflate=False, ws=os.environ.get("BACKBEAT_WS_IMPL", "auto"),
                             log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
+    # Bind first, so that the printed URL is right even for --port 0 and a busy port fails clearly.
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise InvalidArgumentError(
+            f"cannot listen on {settings.host}:{settings.port} ({exc.strerror})") from None
+    port = sock.getsockname()[1]
     shown = settings.host if settings.host not in ("0.0.0.0", "::") else "localhost"
-    print(f"Backbeat is playing at http://{shown}:{settings.port}/  (Ctrl+C to stop)", flush=True)
-    server.run()
+    if ":" in shown:
+        shown = f"[{shown}]"
+    print(f"Backbeat is playing at http://{shown}:{port}/  (Ctrl+C to stop)", flush=True)
+    server.run(sockets=[sock])
