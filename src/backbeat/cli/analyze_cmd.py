@@ -73,9 +73,12 @@ def run(args: argparse.Namespace) -> int:
                       f"{speed:.0f}x real time]")
         progress.show(done, str(res.path.name))
 
+    def on_start(index: int, total: int, path: Any) -> None:
+        progress.show(index, f"analysing {path.name}")
+
     results = analyze_batch(args.files, args.out_dir, skip_existing=args.skip_existing,
                             beats_tsv=args.beats_tsv, max_duration_s=max_duration,
-                            beat_source=args.beat_source, on_progress=on_progress)
+                            beat_source=args.beat_source, on_progress=on_progress, on_start=on_start)
     progress.clear()
     failed = sum(1 for r in results if not r.ok)
     if failed:

@@ -122,7 +122,8 @@ def analysis_json_text(analysis: Analysis) -> str:
 def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_existing: bool = False,
                   beats_tsv: bool = False, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
                   beat_source: str = "auto",
-                  on_progress: Callable[[int, int, Result], None] | None = None) -> list[Result]:
+                  on_progress: Callable[[int, int, Result], None] | None = None,
+                  on_start: Callable[[int, int, Path], None] | None = None) -> list[Result]:
     """Analyse many files with one analyser, writing ``out_dir/<stem>.json`` for each.
 
     Parameters
@@ -139,6 +140,8 @@ def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_exis
         As in :func:`analyze`.
     on_progress
         Called after each file with ``(done, total, result)``.
+    on_start
+        Called before each file with ``(index, total, path)``.
 
     Returns
     -------
@@ -158,6 +161,8 @@ def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_exis
     total = len(paths)
     for i, raw in enumerate(paths):
         path = Path(raw)
+        if on_start is not None:
+            on_start(i, total, path)
         t0 = time.perf_counter()
         json_path = output_path(path, out)
         if json_path.name in seen:
