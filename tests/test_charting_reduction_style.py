@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backbeat.charting.levels import DENSITY_TARGET, build_levels, reduce_notes
 from backbeat.charting.rules import check_chart
@@ -132,4 +134,35 @@ def test_beginner_borrows_the_kick_beats_a_hands_only_easy_drops() -> None:
     assert beginner and len(beginner) <= len(easy)
     assert {n.tick for n in beginner} <= {bar * BAR + b * RES for bar in range(8) for b in (0, 2)}
     assert {bar * BAR for bar in range(8)} <= {n.tick for n in beginner if n.pad is Pad.KICK}
+    assert all(v == [] for v in check_chart(full).values())
+
+
+@st.composite
+def grooves(draw: st.DrawFn) -> Chart:
+    """Random 4/4 grooves on a 16th grid over two sections, any pads, kicks included."""
+    lanes = [(Pad.KICK, False), (Pad.RED, False), (Pad.YELLOW, True), (Pad.BLUE, False), (Pad.GREEN, True)]
+    cells = draw(st.lists(st.tuples(st.integers(0, 8 * 16 - 1), st.integers(0, len(lanes) - 1)),
+                          min_size=1, max_size=120))
+    notes: dict[tuple[int, Pad], Note] = {}
+    for slot, lane in cells:
+        pad, cym = lanes[lane]
+        notes[(slot * RES // 4, pad)] = Note(slot * RES // 4, pad, cym, velocity=100)
+    by_tick: dict[int, list[Note]] = {}
+    for n in notes.values():
+        by_tick.setdefault(n.tick, []).append(n)
+    kept = [n for ns in by_tick.values() for n in [m for m in ns if m.pad is not Pad.KICK][:2]
+            + [m for m in ns if m.pad is Pad.KICK]]
+    return _chart(kept, (ChartSection(0, "a"), ChartSection(4 * BAR, "b")))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grooves())
+def test_easy_kicks_only_in_sections_without_hands_and_beginner_never_denser(chart: Chart) -> None:
+    full = build_levels(chart)
+    easy = full.track(Difficulty.EASY).notes
+    for lo, hi in ((0, 4 * BAR), (4 * BAR, 1 << 40)):
+        sec = [n for n in easy if lo <= n.tick < hi]
+        if any(n.pad is not Pad.KICK for n in sec):
+            assert not [n for n in sec if n.pad is Pad.KICK]
+    assert len(full.track(Difficulty.BEGINNER).notes) <= len(easy)
     assert all(v == [] for v in check_chart(full).values())
