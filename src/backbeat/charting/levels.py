@@ -273,8 +273,8 @@ def _clear_between_time_keeping(notes: list[Note], grid: MeterGrid) -> list[Note
 def _two_limbs(notes: list[Note], section_ticks: Sequence[int]) -> list[Note]:
     """Easy: per section, hands only; a section of kicks alone keeps its kicks.
 
-    Human Easy parts are played with the hands: kicks survive in less than
-    1 % of the Easy notes of the reference charts. Within a section with a
+    Human Easy parts are played with the hands: the reference charts have 8
+    kicks among 694 Easy notes, all in one chart. Within a section with a
     snare part (at least :data:`EASY_MIN_SNARES` snares) the time-keeping
     hi-hat/ride gives way to the snare, and crashes and toms stay.
     """
