@@ -85,11 +85,17 @@ class HitWriter:
     coalesce_s
         Wait after the first queued hit before committing, so that hits
         arriving together share a round (one transaction per player per round).
+    dispatch
+        Called from the writer thread once per round with every
+        ``(notify, seq)`` of the round (e.g. to hand them to an event loop in
+        one go); by default each ``notify(seq)`` is called in the writer thread.
     """
 
     def __init__(self, db: Database, *, max_pending: int = MAX_PENDING_HITS,
-                 coalesce_s: float = COALESCE_S) -> None:
+                 coalesce_s: float = COALESCE_S,
+                 dispatch: Callable[[list[tuple[Callable[[int], None], int]]], None] | None = None) -> None:
         self.db = db
+        self.dispatch = dispatch
         self.coalesce_s = coalesce_s
         self.max_pending = max_pending
         # A deque (append/popleft are atomic) and an event: cheaper than queue.Queue on the hot path.
@@ -129,6 +135,15 @@ class HitWriter:
         self._wake.set()
         self._thread.join(timeout_s)
 
+    def _notify(self, notes: list[tuple[Callable[[int], None], int]]) -> None:
+        if self.dispatch is not None:
+            with contextlib.suppress(Exception):
+                self.dispatch(notes)
+            return
+        for notify, seq in notes:
+            with contextlib.suppress(Exception):
+                notify(seq)
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
@@ -141,6 +156,7 @@ class HitWriter:
             if self._pending:
                 self._wake.set()
             stop = False
+            notes: list[tuple[Callable[[int], None], int]] = []
             groups: dict[tuple[int, int], list[_Pending]] = {}
             events: list[threading.Event] = []
             for it in items:
@@ -160,8 +176,9 @@ class HitWriter:
                     continue
                 notify = pend[-1].notify
                 if notify is not None:
-                    with contextlib.suppress(Exception):
-                        notify(max(p.record.seq for p in pend))
+                    notes.append((notify, max(p.record.seq for p in pend)))
+            if notes:
+                self._notify(notes)
             for ev in events:
                 ev.set()
             if stop:

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import mimetypes
 import multiprocessing
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -92,6 +92,11 @@ class SessionBody(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
+def _run_notifications(notes: list[tuple[Callable[[int], None], int]]) -> None:
+    for notify, seq in notes:
+        notify(seq)
+
+
 def _title_from_filename(name: str) -> str:
     stem = Path(name).stem.replace("_", " ").strip()
     return stem[:200] or "Untitled"
@@ -119,7 +124,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         db = Database(settings.database_path)
         executor = ProcessPoolExecutor(max_workers=settings.workers,
                                        mp_context=multiprocessing.get_context("spawn"))
-        writer = HitWriter(db)
+        loop = asyncio.get_running_loop()
+        # Stored-hit notifications reach the event loop once per commit round, not once per player.
+        def dispatch(notes: list[tuple[Callable[[int], None], int]]) -> None:
+            loop.call_soon_threadsafe(_run_notifications, notes)
+
+        writer = HitWriter(db, dispatch=dispatch)
         library = Library(db, songs_dir=settings.songs_dir, executor=executor)
         sessions = LiveSessions(db, library, writer)
         app.state.services = AppServices(settings, db, library, sessions, writer, executor)

@@ -113,12 +113,8 @@ class PlayConnection:
             self.out.put_nowait(error_message(*error))
         self.out.put_nowait(_Close(code, reason))
 
-    def _stored(self, seq: int) -> None:
-        # Called from the writer thread.
-        self.loop.call_soon_threadsafe(self._note_stored, seq)
-
     def _note_stored(self, seq: int) -> None:
-        # Judgments carry the highest stored seq ("stored" field); a standalone "stored"
+        # On the event loop. Judgments carry the highest stored seq ("stored" field); a standalone "stored"
         # message goes out only when no judgment has carried the latest value for a while.
         self.stored_seq = max(self.stored_seq, seq)
         if not self._ack_scheduled:
@@ -217,7 +213,7 @@ class PlayConnection:
             new = await asyncio.to_thread(
                 self.services.sessions.join, session_id, player=msg.player, part=msg.part, level=msg.level,
                 mode=msg.mode, rate=msg.rate, device=msg.device, from_s=msg.from_s, to_s=msg.to_s)
-            new.notify_stored = self._stored
+            new.notify_stored = self._note_stored  # called on the event loop (see app.py)
             self.seat = new
             self.send({"v": PROTOCOL_VERSION, "type": "joined", "session": str(session_id),
                        "player": msg.player, "part": new.part, "level": new.level,
