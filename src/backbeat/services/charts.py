@@ -9,13 +9,15 @@
   Backbeat chart ``.json`` or a song folder.
 
 and writes a Clone Hero / YARG song folder (``notes.chart``, ``notes.mid``,
-``song.ini``, a copy of the audio when the source is audio) plus any extra
+``song.ini``, the audio when the source is audio, as a format the games
+play: see :mod:`backbeat.services.game_audio`) plus any extra
 formats, all at once: on failure nothing is left behind.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +32,7 @@ from backbeat.core.difficulty import Difficulty
 from backbeat.core.errors import ChartFormatError, ChartRuleError, InvalidArgumentError
 from backbeat.core.song_analysis import Analysis
 from backbeat.formats import atomic_output_dir, read_chart, write_chart, write_song_folder
+from backbeat.services.game_audio import game_audio
 
 #: Audio file extensions treated as songs to analyse.
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".aif", ".aiff"})
@@ -250,8 +253,12 @@ def build_charts(source_path: str | Path, out_dir: str | Path, *,
     full = prepare_chart(chart, levels=sorted(set(wanted), key=lambda d: d.rank), regenerate=regenerate,
                          parts=parts)
     out = Path(out_dir)
-    with atomic_output_dir(out) as tmp:
-        write_song_folder(full, tmp, audio_path=audio)
+    with (atomic_output_dir(out) as tmp,
+          tempfile.TemporaryDirectory(prefix=".backbeat-audio.", dir=tmp.parent) as scratch):
+        playable = game_audio(audio, scratch) if audio is not None else None
+        if playable is not None:
+            full = replace(full, info=replace(full.info, audio_file=f"song{playable.suffix.lower()}"))
+        write_song_folder(full, tmp, audio_path=playable)
         for fmt in fmts:
             _write_extra(full, fmt, tmp)
         written = sorted(p.name for p in tmp.iterdir() if p.is_file() and not p.name.startswith("."))
