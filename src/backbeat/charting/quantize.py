@@ -285,6 +285,11 @@ def _beat_ok(ticks: np.ndarray, times_s: np.ndarray, keys: np.ndarray, to_s: _Ti
     return True
 
 
+#: Beats that one steady tempo fits this closely share a tempo event (steady songs get steady maps;
+#: well under beat-tracking jitter and the ±25 ms Perfect window).
+TEMPO_TOLERANCE_S = 0.010
+
+
 def tempo_map_from_analysis(analysis: Analysis, *, resolution: int = 192) -> TempoMap:
     """The chart sync track for an analysis: every beat on the grid, meter from the positions.
 
@@ -296,7 +301,8 @@ def tempo_map_from_analysis(analysis: Analysis, *, resolution: int = 192) -> Tem
         beat_unit = 4
     if len(analysis.beats) >= 2:
         return tempo_map_from_beats([b.time_s for b in analysis.beats], [b.position for b in analysis.beats],
-                                    resolution=resolution, beat_denominator=beat_unit)
+                                    resolution=resolution, beat_denominator=beat_unit,
+                                    tolerance_s=TEMPO_TOLERANCE_S)
     if analysis.tempo_map:
         seg0 = analysis.tempo_map[0]
         step = resolution * 4 // beat_unit
