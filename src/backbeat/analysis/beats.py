@@ -491,6 +491,43 @@ def correct_offbeat(beats_s: np.ndarray, anchor: np.ndarray, *, fps: float = FPS
     return b
 
 
+#: Activations weighed by :func:`correct_offbeat_cues` and their weights (logistic regression on
+#: whole-song grid-versus-half-shifted-grid strength differences, no intercept; fitted on the
+#: dev-renders and Groove MIDI train-split tuning renders, see bench/analysis_diagnose.py).
+OFFBEAT_CUES = ("beat", "kick", "snare", "downbeat")
+OFFBEAT_WEIGHTS = (1.08, 0.84, 0.32, 1.10)
+
+
+def correct_offbeat_cues(beats_s: np.ndarray, cues: dict[str, np.ndarray], *, fps: float = FPS,
+                         weights: dict[str, float] | None = None) -> np.ndarray:
+    """Shift beats by half a beat if the weighted cue strength favours the shifted grid.
+
+    Each cue (an activation in [0, 1], shape ``(n_frames,)``: the drum model's
+    beat, kick, snare and downbeat outputs) votes with the difference of its
+    mean strength on the grid and on the half-shifted grid; the votes are
+    weighted by :data:`OFFBEAT_WEIGHTS` (or ``weights``). Cues missing from
+    ``cues`` are skipped.
+
+    Returns
+    -------
+    np.ndarray
+        The beats, possibly shifted (the count may change by one).
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size < 4:
+        return b
+    w = dict(zip(OFFBEAT_CUES, OFFBEAT_WEIGHTS, strict=True)) if weights is None else weights
+    mids = 0.5 * (b[1:] + b[:-1])
+    score = 0.0
+    for name, weight in w.items():
+        act = cues.get(name)
+        if act is None:
+            continue
+        a = normalize_activation(np.asarray(act, dtype=np.float64))
+        score += weight * (grid_strength(b[1:-1], a, fps=fps) - grid_strength(mids, a, fps=fps))
+    return mids if score < 0 else b
+
+
 def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
                 max_bpm: float = MAX_BPM, tempo_spread: float = 1.4,
                 transition_lambda: float = 300.0, observation_lambda: int = 16,

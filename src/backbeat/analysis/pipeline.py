@@ -173,9 +173,6 @@ class Analyzer:
         source
             File name for :attr:`Analysis.source`.
         """
-        timings = Timings()
-        warnings: list[str] = [self.model_problem] if self.model_problem else []
-
         t = time.perf_counter()
         acts: Any = None
         hits: list[DrumHit] = []
@@ -184,13 +181,45 @@ class Analyzer:
 
             acts = self.model.activations(features)
             hits = sorted(transcribe(acts, thresholds=self.model.thresholds), key=lambda h: h.time_s)
-        timings.drums_s = time.perf_counter() - t
+        drums_s = time.perf_counter() - t
+        result = self.analyze_activations(features, acts, hits, duration_s=duration_s, source=source)
+        self.timings.drums_s = drums_s
+        return result
+
+    def analyze_activations(self, features: np.ndarray, acts: Any, hits: list[DrumHit] | None = None, *,
+                            duration_s: float, source: str = "") -> Analysis:
+        """Beats, meter, downbeats and sections from features and drum-model activations.
+
+        Parameters
+        ----------
+        features
+            Log filterbank, shape ``(n_frames, n_bands)`` at 100 fps.
+        acts
+            The drum model's activations (any object with the
+            :class:`~backbeat.analysis.drums.Activations` attributes), or None.
+        hits
+            Transcribed drum hits to store in the analysis.
+        duration_s
+            Length of the audio in seconds.
+        source
+            File name for :attr:`Analysis.source`.
+        """
+        timings = Timings()
+        warnings: list[str] = [self.model_problem] if self.model_problem else []
+        hits = list(hits or [])
 
         t = time.perf_counter()
         activation = self.beat_activation(features, acts)
-        anchor = acts.kick if acts is not None else beats_mod.low_band_activation(features)
-        track = beats_mod.track_beats(activation, fps=FPS, anchor=anchor)
-        beat_times = track.beats_s[track.beats_s < duration_s]
+        if acts is not None:
+            # Beat versus off-beat from the drum model's beat, kick, snare and downbeat outputs together.
+            track = beats_mod.track_beats(activation, fps=FPS)
+            cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
+            all_beats = beats_mod.correct_offbeat_cues(
+                track.beats_s, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
+        else:
+            anchor = beats_mod.low_band_activation(features)
+            all_beats = beats_mod.track_beats(activation, fps=FPS, anchor=anchor).beats_s
+        beat_times = all_beats[all_beats < duration_s]
         positions, meter = downbeats_mod.assign_positions(
             beat_times, features, fps=FPS,
             downbeat_activation=getattr(acts, "downbeat", None),

@@ -1,0 +1,70 @@
+"""Write a beat/downbeat tuning set: cache/tune/{drums,mix}/<name>.flac + .beats + .onsets.tsv.
+
+Grooves are the Groove MIDI *train*-split tuning items (``is_tune``: crc32 of
+the id mod 20 == 0, held out from the drum model's training, never in the
+evaluation sets), 30-45 s from the first downbeat, rendered with *training*
+kits only (never ``kits.EVAL_KITS``), in the same layout as ``cache/eval`` so
+that ``bench/analysis.py --sets tune-drums,tune-mix`` measures it.
+
+Usage: nice -n 10 .venv/bin/python bench/analysis_tune_set.py [--n 24] [--out cache/tune]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+
+from build_dataset import is_tune  # noqa: E402
+from build_eval_set import write_item  # noqa: E402
+from kits import CACHE, TRAIN_KITS  # noqa: E402
+from render import GMD_DIR, accompaniment_midi, crop, load_groove, mix, process_drums, render_drums, render_midi  # noqa: E402,E501
+
+
+def tune_grooves(n: int, *, min_s: float = 30.0) -> list[tuple[str, Path]]:
+    """Up to ``n`` train-split tuning grooves (beat type) of at least ``min_s`` seconds."""
+    with (GMD_DIR / "info.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "train" and r["beat_type"] == "beat"
+                and float(r["duration"]) >= min_s and is_tune(r["id"])]
+    rows.sort(key=lambda r: r["id"])
+    rng = np.random.default_rng(11)
+    rng.shuffle(rows)  # type: ignore[arg-type]
+    return [(r["id"].replace("/", "__"), GMD_DIR / r["midi_filename"]) for r in rows[:n]]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=24, help="grooves per set")
+    ap.add_argument("--out", type=Path, default=CACHE / "tune")
+    args = ap.parse_args()
+    kits = [k for k in TRAIN_KITS if k != "avl_black_pearl"]  # the sampler needs a bank; all are cached
+    index = []
+    for i, (name, path) in enumerate(tune_grooves(args.n)):
+        rng = np.random.default_rng(5000 + i)
+        full = load_groove(path, name=name)
+        start = float(full.beats_s[full.positions == 1][0]) if (full.positions == 1).any() else 0.0
+        g = crop(full, start, min(45.0, full.duration_s - start))
+        for sub, kit in (("drums", kits[i % len(kits)]), ("mix", kits[(i + 7) % len(kits)])):
+            d = render_drums(g, kit, rng)
+            if sub == "mix":
+                d = process_drums(d, rng)
+                band = render_midi(accompaniment_midi(g, rng), g.duration_s)
+                d = mix(d, band, g, rng)
+            write_item(args.out / sub, name, d, g)
+            index.append((sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2)))
+            print(sub, name, kit, f"{g.duration_s:.1f}s", len(g.events), flush=True)
+    (args.out).mkdir(parents=True, exist_ok=True)
+    with (args.out / "index.csv").open("w") as f:
+        f.write("set,name,kit,duration_s,n_onsets,bpm\n")
+        for row in index:
+            f.write(",".join(map(str, row)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
