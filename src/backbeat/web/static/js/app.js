@@ -199,7 +199,9 @@ function resultCard(name, r) {
         <td>${v.late}</td><td>${v.mean_offset_ms.toFixed(1)}</td><td>${v.sd_offset_ms.toFixed(1)}</td></tr>`).join("")}
     </table><p class="hint">Timing of every hit (early ← → late)</p>
     <canvas class="histogram" style="width:100%;height:150px"></canvas>`;
-  requestAnimationFrame(() => drawHistogram(card.querySelector("canvas"), r.histogram));
+  // Hit windows of the mode played (any-pad uses the forgiving beginner windows).
+  const windowsMs = r.mode === "any_pad" ? [40, 80, 130] : [25, 50, 90];
+  requestAnimationFrame(() => drawHistogram(card.querySelector("canvas"), r.histogram, { windowsMs }));
   return card;
 }
 
