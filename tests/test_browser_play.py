@@ -315,6 +315,12 @@ def test_audio_calibration_and_refused_upload(server: tuple[str, Path], tmp_path
             "document.querySelector('.progress-label').textContent.includes('Could not add')")
         label = page.inner_text(".progress-label")
         assert "not-a-song.mp3" in label and "not an audio file" in label
+        # Import by a path on the server: a missing file is reported.
+        page.fill("#import-path", str(tmp_path / "gone.flac"))
+        page.click("#import-form button")
+        page.wait_for_function(
+            "document.querySelector('.progress-label').textContent.includes('Could not add gone.flac')")
+        assert "no such file" in page.inner_text(".progress-label")
 
         # Audio calibration: tap (a key) 60 ms after every click.
         page.click("[data-nav=settings]")

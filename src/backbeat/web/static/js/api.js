@@ -16,6 +16,9 @@ export const api = {
     fetch(`/api/songs/${id}/chart?part=${encodeURIComponent(part)}&level=${encodeURIComponent(level)}`)
       .then(check),
   job: (id) => fetch(`/api/jobs/${id}`).then(check),
+  importPath: (path) => fetch("/api/songs/import", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path }),
+  }).then(check),
   createSession: (songId, options) => fetch("/api/sessions", {
     method: "POST", headers: { "content-type": "application/json" },
     body: JSON.stringify({ song_id: songId, ...options }),

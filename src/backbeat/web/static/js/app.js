@@ -117,30 +117,41 @@ $("#loop-section").addEventListener("change", () => {
   $("#loop-b").value = sec ? sec.end_s.toFixed(1) : "";
 });
 
-$("#upload-input").addEventListener("change", async (e) => {
-  const file = e.target.files[0];
-  if (!file) return;
+/** Show a song being added: upload (or import) first, then the processing job's stages. */
+async function addSong(name, start, verb = "Uploading") {
   const box = $("#upload-progress");
   const label = box.querySelector(".progress-label");
   const bar = box.querySelector(".progress-bar");
   box.classList.remove("hidden");
-  label.textContent = `Uploading ${file.name}…`;
+  label.textContent = `${verb} ${name}…`;
   try {
-    const resp = await api.upload(file, (f) => { bar.style.width = `${Math.round(f * 40)}%`; });
+    const resp = await start((f) => { bar.style.width = `${Math.round(f * 40)}%`; });
     await loadLibrary();
     for (;;) {
       const job = await api.job(resp.job_id);
       bar.style.width = `${40 + Math.round(job.progress * 60)}%`;
-      label.textContent = `${file.name}: ${job.stage}${job.message ? " — " + job.message : ""}`;
+      label.textContent = `${name}: ${job.stage}${job.message ? " — " + job.message : ""}`;
       if (job.state === "done" || job.state === "failed") break;
       await new Promise((r) => setTimeout(r, 500));
     }
     await loadLibrary();
   } catch (err) {
-    label.textContent = `Could not add ${file.name}: ${err.message}`;
+    label.textContent = `Could not add ${name}: ${err.message}`;
     bar.style.width = "0";
   }
+}
+$("#upload-input").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  await addSong(file.name, (progress) => api.upload(file, progress));
   e.target.value = "";
+});
+$("#import-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const path = $("#import-path").value.trim();
+  if (!path) return;
+  await addSong(path.split("/").pop(), () => api.importPath(path), "Importing");
+  $("#import-path").value = "";
 });
 
 // ---------------------------------------------------------------- play
