@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SETS = {
     "dev-renders": (SHARED / "dev-renders", "*.flac", True),
+    "tune-drums": (ROOT / "cache" / "tune" / "drums", "*.flac", True),
+    "tune-mix": (ROOT / "cache" / "tune" / "mix", "*.flac", True),
     "eval-drums": (ROOT / "cache" / "eval" / "drums", "*.flac", False),
     "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", False),
     "real-songs": (SHARED / "real-songs", "*.ogg", False),
@@ -128,7 +130,7 @@ def memory_check() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="dev-renders,eval-drums,eval-mix,real-songs")
+    parser.add_argument("--sets", default="dev-renders,tune-drums,tune-mix,eval-drums,eval-mix,real-songs")
     parser.add_argument("--beat-sources", default="auto,dsp,mean",
                         help="comma list of auto, dsp, model, mean (model/mean need the drum model)")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory on a 60-minute file")

@@ -105,6 +105,35 @@ def test_correct_offbeat_moves_to_the_kicks() -> None:
     assert np.array_equal(B.correct_offbeat(beats, on), beats)
 
 
+def test_correct_offbeat_cues_votes_with_weights() -> None:
+    beats = np.arange(0.25, 10, 0.5)
+    on = pulse_activation(beats, 1000)
+    off = pulse_activation(beats[:-1] + 0.25, 1000)
+    # Beat and downbeat outputs between the tracked beats outweigh a snare on them.
+    shifted = B.correct_offbeat_cues(beats, {"beat": off, "downbeat": off, "snare": on})
+    assert np.allclose(shifted, beats[:-1] + 0.25)
+    # All cues on the tracked beats: nothing moves.
+    assert np.array_equal(B.correct_offbeat_cues(beats, {k: on for k in B.OFFBEAT_CUES}), beats)
+    # Missing cues are skipped; no cue at all keeps the beats.
+    assert np.array_equal(B.correct_offbeat_cues(beats, {}), beats)
+    assert np.allclose(B.correct_offbeat_cues(beats, {"kick": off}), beats[:-1] + 0.25)
+    # Custom weights decide: a negative kick weight flips the vote.
+    assert np.array_equal(B.correct_offbeat_cues(beats, {"kick": off}, weights={"kick": -1.0}), beats)
+
+
+@given(st.floats(70, 180), st.floats(0.0, 0.3))
+@settings(max_examples=20, deadline=None)
+def test_correct_offbeat_cues_finds_the_beat_from_either_grid(bpm: float, phase: float) -> None:
+    period = 60.0 / bpm
+    truth = np.arange(phase + period, 20.0, period)
+    mids = 0.5 * (truth[1:] + truth[:-1])
+    act = pulse_activation(truth, 2000)
+    cues = {"beat": act, "kick": act}
+    for start in (truth, mids):
+        got = B.correct_offbeat_cues(start, cues)
+        assert f_measure(truth, got) > 0.95
+
+
 def test_refine_beats_snaps_to_peaks() -> None:
     act = np.zeros(300)
     act[[52, 101, 153]] = 1.0
