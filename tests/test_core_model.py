@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from backbeat.core.chart import Chart, Note, SongInfo, Track, timed_notes
 from backbeat.core.difficulty import Difficulty
-from backbeat.core.errors import InvalidArgumentError
+from backbeat.core.errors import (
+    BackbeatError,
+    ChartFormatError,
+    CorruptAudioError,
+    InvalidArgumentError,
+    SilentAudioError,
+)
 from backbeat.core.kit import DETAILS, Instrument, Pad, instrument_to_pad, pad_to_instrument
 from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoSegment
 from backbeat.core.tempo import constant_tempo_map
@@ -80,3 +88,19 @@ def test_track_sorted_and_timed(raw: list[tuple[int, Pad]]) -> None:
     assert chart.track(Difficulty.EXPERT) is track
     with pytest.raises(InvalidArgumentError):
         chart.track(Difficulty.EASY)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CorruptAudioError("a.mp3", "truncated"),
+        SilentAudioError("b.wav", "all silence"),
+        ChartFormatError("notes.chart", "tempo 0", "line 12"),
+        ChartFormatError("notes.mid", "bad header"),
+        InvalidArgumentError("bad level"),
+    ],
+)
+def test_errors_survive_pickling_across_processes(error: BackbeatError) -> None:
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is type(error)
+    assert str(back) == str(error)

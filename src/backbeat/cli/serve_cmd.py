@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the server and block until interrupted."""
-    # cli and web are sibling layers: the server entry point is looked up by name.
-    server = importlib.import_module("backbeat.web.server")
+    from backbeat.web import server  # heavy (FastAPI, uvicorn): imported only to serve
+
     server.serve(host=args.host, port=args.port, db_path=args.db, data_dir=args.data_dir,
                  add_demo=not args.no_demo, max_upload_mb=args.max_upload_mb, workers=args.workers)
     return 0

@@ -35,6 +35,10 @@ class AudioError(BackbeatError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Rebuilt from its fields, so it crosses process boundaries (worker pools) intact.
+        return (type(self), (self.path, self.problem))
+
 
 class UnsupportedFormatError(AudioError):
     """The file is not audio, or uses a codec Backbeat cannot decode."""
@@ -71,6 +75,9 @@ class ChartFormatError(BackbeatError):
         self.where = where
         loc = f" ({where})" if where else ""
         super().__init__(f"{self.path}{loc}: {problem}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str | None]]:
+        return (type(self), (self.path, self.problem, self.where))
 
 
 class ChartRuleError(BackbeatError):
