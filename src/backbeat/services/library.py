@@ -54,12 +54,7 @@ class SongNotFoundError(InvalidArgumentError):
 
 
 class ProcessingError(BackbeatError):
-    """Analysis or charting of a song failed (carries the worker's message across processes).
-
-    Errors such as :class:`~backbeat.core.errors.AudioError` take several
-    constructor arguments and cannot be rebuilt from a pickle, so workers
-    re-raise them as this one-message error.
-    """
+    """Analysis or charting of a song failed; carries the worker's one-line message to the job."""
 
 
 @dataclass
