@@ -61,14 +61,9 @@ def tune_thresholds(net: TCN, items: list[tuple[np.ndarray, list[np.ndarray]]]) 
     return out
 
 
-def torch_reference(weights: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
-    import torch
-
-    from train import TCN as TorchTCN
-
+def torch_state_dict(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The torch state dict (as numpy arrays) of exported .npz weights."""
     dil = tuple(int(d) for d in weights["dilations"])
-    ch = weights["inp_w"].shape[0]
-    model = TorchTCN(weights["inp_w"].shape[1], ch, dil, weights["head2_w"].shape[0], 0.0)
     sd = {"mean": weights["mean"], "std": weights["std"], "inp.weight": weights["inp_w"],
           "inp.bias": weights["inp_b"], "head1.weight": weights["head1_w"][:, :, None],
           "head1.bias": weights["head1_b"], "head2.weight": weights["head2_w"][:, :, None],
@@ -78,6 +73,18 @@ def torch_reference(weights: dict[str, np.ndarray], feats: np.ndarray) -> np.nda
         sd[f"dil.{i}.bias"] = weights[f"dil{i}_b"]
         sd[f"mix.{i}.weight"] = weights[f"mix{i}_w"][:, :, None]
         sd[f"mix.{i}.bias"] = weights[f"mix{i}_b"]
+    return sd
+
+
+def torch_reference(weights: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
+    import torch
+
+    from train import TCN as TorchTCN
+
+    dil = tuple(int(d) for d in weights["dilations"])
+    ch = weights["inp_w"].shape[0]
+    model = TorchTCN(weights["inp_w"].shape[1], ch, dil, weights["head2_w"].shape[0], 0.0)
+    sd = torch_state_dict(weights)
     model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
     model.eval()
     with torch.no_grad():

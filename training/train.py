@@ -143,6 +143,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export", type=Path, default=REPO / "cache" / "drums_tcn.npz")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", type=Path, default=None, help="start from exported .npz weights (fine-tuning)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -159,6 +160,13 @@ def main() -> None:
     model = TCN(2 * allf.shape[1], args.channels, dilations, len(OUTPUTS), 0.1)
     model.mean.copy_(torch.from_numpy(stack.mean(0)))
     model.std.copy_(torch.from_numpy(stack.std(0) + 1e-3))
+    if args.init is not None:
+        from finalize import torch_state_dict
+        with np.load(args.init, allow_pickle=False) as z:
+            init = {k: z[k] for k in z.files}
+        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
+                               for k, v in torch_state_dict(init).items()})
+        print(f"initialised from {args.init}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     weights = torch.ones(len(OUTPUTS))
     weights[BEAT] = weights[DOWNBEAT] = 0.5
@@ -169,12 +177,13 @@ def main() -> None:
     t0 = time.time()
     budget = args.minutes * 60
     step, best = 0, math.inf
+    warmup = 50 if args.init is not None else 200
     margin = 32
     while True:
         frac = (time.time() - t0) / budget
         if frac >= 1:
             break
-        lr = args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac))) * min(1.0, (step + 1) / 200)
+        lr = args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac))) * min(1.0, (step + 1) / warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
