@@ -41,7 +41,8 @@ def cached_inputs(set_name: str, flac: Path, analyzer):  # type: ignore[no-untyp
     cache = ROOT / "cache" / "acts" / set_name / (flac.stem + ".npz")
     if cache.exists() and cache.stat().st_mtime > flac.stat().st_mtime:
         z = np.load(cache, allow_pickle=False)
-        return z["features"], SimpleNamespace(**{k: z[k] for k in ACT_NAMES if k in z}), float(z["duration_s"])
+        acts = SimpleNamespace(**{k: z[k] for k in ACT_NAMES if k in z})
+        return z["features"], acts, float(z["duration_s"])
     sig = load_audio(flac, sr=SR)
     feats = chunked_log_filterbank(sig.samples, sr=SR)
     acts = analyzer.model.activations(feats)
@@ -98,7 +99,7 @@ def evaluate(set_names: list[str], track, *, quiet: bool = False) -> dict[str, t
             feats, acts, dur = cached_inputs(set_name, flac, analyzer)
             est_b, est_p = track(feats, acts, dur)
             f = mir_eval.beat.f_measure(ref_b, est_b)
-            cmlc, cmlt, amlc, amlt = mir_eval.beat.continuity(ref_b, est_b)
+            _cmlc, cmlt, _amlc, amlt = mir_eval.beat.continuity(ref_b, est_b)
             dfm = mir_eval.onset.f_measure(ref_b[ref_p == 1], est_b[est_p == 1], window=0.07)[0]
             v, ratio = verdict(est_b, ref_b, f)
             verdicts[v] = verdicts.get(v, 0) + 1
@@ -106,7 +107,8 @@ def evaluate(set_names: list[str], track, *, quiet: bool = False) -> dict[str, t
             df.append(dfm)
             ref_bpm = 60 / np.median(np.diff(ref_b))
             if not quiet:
-                print(f"  {set_name:11s} {flac.stem[:28]:28s} ref {ref_bpm:5.1f} BPM  F {f:.3f} CMLt {cmlt:.2f} "
+                print(f"  {set_name:11s} {flac.stem[:28]:28s} ref {ref_bpm:5.1f} BPM  F {f:.3f} "
+                      f"CMLt {cmlt:.2f} "
                       f"AMLt {amlt:.2f} ratio {ratio:.2f} {v:8s} downF {dfm:.3f} "
                       f"phase {down_phase(est_b, est_p, ref_b, ref_p)}")
         out[set_name] = (float(np.mean(bf)), float(np.mean(df)))

@@ -24,7 +24,16 @@ sys.path.insert(0, str(ROOT / "training"))
 from build_dataset import is_tune  # noqa: E402
 from build_eval_set import write_item  # noqa: E402
 from kits import CACHE, TRAIN_KITS  # noqa: E402
-from render import GMD_DIR, accompaniment_midi, crop, load_groove, mix, process_drums, render_drums, render_midi  # noqa: E402,E501
+from render import (  # noqa: E402
+    GMD_DIR,
+    accompaniment_midi,
+    crop,
+    load_groove,
+    mix,
+    process_drums,
+    render_drums,
+    render_midi,
+)
 
 
 def tune_grooves(n: int, *, min_s: float = 30.0) -> list[tuple[str, Path]]:
@@ -42,14 +51,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=24, help="grooves per set")
     ap.add_argument("--out", type=Path, default=CACHE / "tune")
+    ap.add_argument("--crops", type=int, default=4, help="most excerpts per groove (45 s apart)")
     args = ap.parse_args()
     kits = [k for k in TRAIN_KITS if k != "avl_black_pearl"]  # the sampler needs a bank; all are cached
     index = []
-    for i, (name, path) in enumerate(tune_grooves(args.n)):
-        rng = np.random.default_rng(5000 + i)
+    jobs = []
+    for name, path in tune_grooves(args.n, min_s=20.0):
         full = load_groove(path, name=name)
-        start = float(full.beats_s[full.positions == 1][0]) if (full.positions == 1).any() else 0.0
-        g = crop(full, start, min(45.0, full.duration_s - start))
+        downs = full.beats_s[full.positions == 1] if (full.positions == 1).any() else np.zeros(1)
+        # Long performances give several excerpts, each from the first downbeat after a 45 s step.
+        for k in range(args.crops):
+            later = downs[downs >= k * 45.0]
+            if later.size == 0 or full.duration_s - later[0] < 20.0:
+                break
+            start = float(later[0])
+            g = crop(full, start, min(45.0, full.duration_s - start))
+            if len(g.events) >= 40:  # the end of a take may be silence
+                jobs.append((name if k == 0 else f"{name}__c{k}", g))
+    for i, (name, g) in enumerate(jobs):
+        rng = np.random.default_rng(5000 + i)
         for sub, kit in (("drums", kits[i % len(kits)]), ("mix", kits[(i + 7) % len(kits)])):
             d = render_drums(g, kit, rng)
             if sub == "mix":

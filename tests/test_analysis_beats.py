@@ -175,6 +175,34 @@ def test_decode_positions_always_in_range_and_counting(ev: list[float], m: int) 
     assert pos.min() >= 1 and pos.max() <= m
 
 
+def test_template_inputs_stack_the_next_beats() -> None:
+    cues = np.arange(10 * 2, dtype=float).reshape(10, 2)
+    x = D.template_inputs(cues, bar_beats=4)
+    assert x.shape == (10, 8)
+    assert np.array_equal(x[0], cues[0:4].reshape(-1))
+    # Past the end, the beat one bar earlier stands in.
+    assert np.array_equal(x[9, 2:4], cues[6])
+    assert D.template_inputs(np.zeros((0, 2))).shape == (0, 8)
+
+
+def test_template_evidence_finds_the_bar_from_kick_and_downbeat_output() -> None:
+    beats = np.arange(0.5, 20.5, 0.5)  # 40 beats at 120 BPM
+    n_frames = 2100
+    kick = pulse_activation(beats[1::4], n_frames)  # kick and the model's downbeat output on beat 2 of 4
+    snare = pulse_activation(beats[np.r_[2:40:4, 0:40:4]], n_frames)
+    down = pulse_activation(beats[1::4], n_frames)
+    feats = np.zeros((n_frames, 80), dtype=np.float32)
+    positions, meter = D.assign_positions(beats, feats, downbeat_activation=down, kick_activation=kick,
+                                          snare_activation=snare, meter=D.Meter(4, 4))
+    assert meter == D.Meter(4, 4)
+    assert np.array_equal(np.flatnonzero(positions == 1), np.arange(1, 40, 4))
+    cues = D.template_cues(beats, feats, downbeat_activation=down, kick_activation=kick,
+                           snare_activation=snare)
+    assert cues.shape == (40, len(D.TEMPLATE_CUE_NAMES))
+    ev = D.template_evidence(cues)
+    assert ev[1::4].min() > np.delete(ev, np.arange(1, 40, 4)).max()
+
+
 def test_detect_meter_from_patterns() -> None:
     rng = np.random.default_rng(0)
     bar3 = rng.random((3, 12))

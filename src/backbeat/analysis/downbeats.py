@@ -248,6 +248,82 @@ def downbeat_evidence(beats_s: np.ndarray, features: np.ndarray, *, fps: float =
     return ev
 
 
+#: Names of the per-beat cues of :func:`template_cues`, in column order.
+TEMPLATE_CUE_NAMES = (*CUE_NAMES, "model_downbeat")
+#: 4/4 bar-template weights, shape ``(4, len(TEMPLATE_CUE_NAMES))``: row ``k`` weighs the cues of
+#: the beat ``k`` beats after a candidate downbeat (kick and the model's downbeat output on 1,
+#: harmonic change on 1 and not on 2, ...). Logistic regression on the tuning sets (dev-renders and
+#: Groove MIDI train-split tuning renders, never the evaluation sets): bench/analysis_fit_templates.py.
+#: Used for 4/4 when the drum model's downbeat output is given.
+TEMPLATE_WEIGHTS = np.array([
+    [3.22, 0.054, -0.013, 1.069, 1.508, -0.031, 3.005],
+    [-1.129, -0.067, 0.106, 0.35, -2.033, -0.459, -1.037],
+    [-0.748, -0.109, -0.028, -1.553, 0.289, -0.415, -0.568],
+    [-0.687, 0.079, 0.57, -0.294, -0.131, 0.18, -0.924],
+])
+TEMPLATE_BIAS = -2.222
+
+
+def template_cues(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
+                  downbeat_activation: np.ndarray | None = None,
+                  kick_activation: np.ndarray | None = None,
+                  snare_activation: np.ndarray | None = None) -> np.ndarray:
+    """:func:`beat_cues` plus the drum model's downbeat activation at each beat (0 without one).
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_beats, len(TEMPLATE_CUE_NAMES))``.
+    """
+    cues = beat_cues(beats_s, features, fps=fps, kick_activation=kick_activation,
+                     snare_activation=snare_activation)
+    down = np.zeros(cues.shape[0])
+    if downbeat_activation is not None and cues.shape[0]:
+        frames = np.round(np.asarray(beats_s, dtype=np.float64) * fps).astype(int)
+        down = _max_near(np.asarray(downbeat_activation, dtype=np.float64), frames,
+                         max(1, round(0.035 * fps)))
+    return np.concatenate([cues, down[:, None]], axis=1)
+
+
+def template_inputs(cues: np.ndarray, *, bar_beats: int = 4) -> np.ndarray:
+    """Cues of each beat and of the ``bar_beats - 1`` following beats side by side.
+
+    Near the end, beats past the last one take the cues one bar earlier.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_beats, bar_beats * n_cues)``.
+    """
+    c = np.asarray(cues, dtype=np.float64)
+    n = c.shape[0]
+    if n == 0:
+        return np.zeros((0, bar_beats * c.shape[1]))
+    cols = []
+    for k in range(bar_beats):
+        idx = np.arange(n) + k
+        idx[idx >= n] -= bar_beats
+        cols.append(c[np.clip(idx, 0, n - 1)])
+    return np.concatenate(cols, axis=1)
+
+
+def template_evidence(cues: np.ndarray) -> np.ndarray:
+    """Downbeat log-odds of each beat from the 4/4 bar template (:data:`TEMPLATE_WEIGHTS`).
+
+    Parameters
+    ----------
+    cues
+        Output of :func:`template_cues`, shape ``(n_beats, len(TEMPLATE_CUE_NAMES))``.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n_beats,)``.
+    """
+    bar = TEMPLATE_WEIGHTS.shape[0]
+    return template_inputs(cues, bar_beats=bar) @ TEMPLATE_WEIGHTS.reshape(-1) + TEMPLATE_BIAS
+
+
 def decode_positions(evidence: np.ndarray, beats_per_bar: int, *, slip_cost: float = 3.0) -> np.ndarray:
     """Bar positions (1-based) maximising downbeat evidence, with rare phase slips.
 
@@ -323,8 +399,14 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     bpm = 60.0 / float(np.median(np.diff(b))) if b.size > 1 else 120.0
     if meter is None:
         meter = detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm) if b.size >= 12 else Meter(4, 4)
-    ev = downbeat_evidence(b, f, fps=fps, downbeat_activation=downbeat_activation,
-                           kick_activation=kick_activation, snare_activation=snare_activation)
+    if meter == Meter(4, 4) and downbeat_activation is not None:
+        # With the drum model: the 4/4 bar template over this beat and the next three.
+        cues = template_cues(b, f, fps=fps, downbeat_activation=downbeat_activation,
+                             kick_activation=kick_activation, snare_activation=snare_activation)
+        ev = template_evidence(cues)
+    else:
+        ev = downbeat_evidence(b, f, fps=fps, downbeat_activation=downbeat_activation,
+                               kick_activation=kick_activation, snare_activation=snare_activation)
     if ev.size and first_beat_prior:
         # For material known to start on a downbeat: a tie-breaker when the evidence is ambiguous.
         ev = ev.copy()
