@@ -38,8 +38,11 @@ def cached_inputs(set_name: str, flac: Path, analyzer):  # type: ignore[no-untyp
     from backbeat.analysis.features import SR
     from backbeat.analysis.pipeline import chunked_log_filterbank
 
+    from backbeat.analysis.drums import MODEL_PATH
+
     cache = ROOT / "cache" / "acts" / set_name / (flac.stem + ".npz")
-    if cache.exists() and cache.stat().st_mtime > flac.stat().st_mtime:
+    newest_input = max(flac.stat().st_mtime, MODEL_PATH.stat().st_mtime)  # retrained weights: recompute
+    if cache.exists() and cache.stat().st_mtime > newest_input:
         z = np.load(cache, allow_pickle=False)
         acts = SimpleNamespace(**{k: z[k] for k in ACT_NAMES if k in z})
         return z["features"], acts, float(z["duration_s"])

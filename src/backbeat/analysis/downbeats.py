@@ -256,12 +256,12 @@ TEMPLATE_CUE_NAMES = (*CUE_NAMES, "model_downbeat")
 #: Groove MIDI train-split tuning renders, never the evaluation sets): bench/analysis_fit_templates.py.
 #: Used for 4/4 when the drum model's downbeat output is given.
 TEMPLATE_WEIGHTS = np.array([
-    [3.22, 0.054, -0.013, 1.069, 1.508, -0.031, 3.005],
-    [-1.129, -0.067, 0.106, 0.35, -2.033, -0.459, -1.037],
-    [-0.748, -0.109, -0.028, -1.553, 0.289, -0.415, -0.568],
-    [-0.687, 0.079, 0.57, -0.294, -0.131, 0.18, -0.924],
+    [3.205, -0.029, 0.064, 1.047, 1.48, -0.041, 2.84],
+    [-1.243, -0.076, 0.116, 0.228, -1.988, -0.433, -0.97],
+    [-0.807, 0.005, -0.121, -1.614, 0.306, -0.388, -0.534],
+    [-0.594, 0.021, 0.607, -0.313, -0.123, 0.177, -0.997],
 ])
-TEMPLATE_BIAS = -2.222
+TEMPLATE_BIAS = -2.031
 
 
 def template_cues(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
