@@ -35,10 +35,9 @@ def cached_inputs(set_name: str, flac: Path, analyzer):  # type: ignore[no-untyp
     from types import SimpleNamespace
 
     from backbeat.analysis.audio import load_audio
+    from backbeat.analysis.drums import MODEL_PATH
     from backbeat.analysis.features import SR
     from backbeat.analysis.pipeline import chunked_log_filterbank
-
-    from backbeat.analysis.drums import MODEL_PATH
 
     cache = ROOT / "cache" / "acts" / set_name / (flac.stem + ".npz")
     newest_input = max(flac.stat().st_mtime, MODEL_PATH.stat().st_mtime)  # retrained weights: recompute

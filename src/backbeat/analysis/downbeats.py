@@ -12,6 +12,10 @@ Works on beat-synchronous evidence:
 
 The cues are combined into downbeat log-odds by weights fitted with logistic
 regression on Groove MIDI train-split renders (``bench/analysis_fit_downbeats.py``).
+In 4/4 with the drum model, a *bar template* is used instead: the log-odds of
+a beat come from its cues and those of the next three beats together (kick and
+the model's downbeat output on 1, snare on 4, harmonic change on 1 but not on
+2, ...; :data:`TEMPLATE_WEIGHTS`, ``bench/analysis_fit_templates.py``).
 The downbeat phase is then decoded over the whole song with a small HMM over
 bar positions (one meter per song, phase may slip at a cost, so a pickup or
 an added beat does not shift every later bar).

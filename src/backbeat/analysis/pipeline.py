@@ -14,6 +14,12 @@ Beat activation (``beat_source``):
 * ``"auto"`` (default): ``"model"`` when the model has a beat output, else
   ``"dsp"`` (on the dev renders the model's activation gives beat F 0.90
   against 0.85 for DSP and 0.85 for the mean; see docs/BENCHMARKS.md).
+
+With the drum model, beat versus off-beat is settled after tracking by a vote
+of its beat, kick, snare and downbeat outputs
+(:func:`.beats.correct_offbeat_cues`); without it, by the low-band (kick)
+flux (:func:`.beats.correct_offbeat`). :meth:`Analyzer.analyze_activations`
+runs these steps on given activations (used by the benchmarks' cache).
 """
 
 from __future__ import annotations
