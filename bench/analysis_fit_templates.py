@@ -75,20 +75,21 @@ def main() -> int:
     args = ap.parse_args()
     items = collect()
     groups = sorted({it["group"] for it in items})
-    f_tmpl, f_cue = [], []
+    f_tmpl, f_cue = np.zeros(len(items)), np.zeros(len(items))
     for g in groups:
         train = [it for it in items if it["group"] != g]
         m = LogisticRegression(C=args.C, max_iter=3000).fit(np.concatenate([it["x"] for it in train]),
                                                               np.concatenate([it["y"] for it in train]))
-        for it in (it for it in items if it["group"] == g):
-            f_tmpl.append(down_f(it, m.decision_function(it["x"])))
-            f_cue.append(down_f(it, it["cue_ev"]))
+        for i, it in enumerate(items):
+            if it["group"] == g:
+                f_tmpl[i] = down_f(it, m.decision_function(it["x"]))
+                f_cue[i] = down_f(it, it["cue_ev"])
     ok = np.array([it["beat_f"] >= 0.9 for it in items])
     print(f"{len(items)} tuning files from {len(groups)} grooves; beat F >= 0.9 on {ok.sum()}")
     print(f"leave-one-groove-out downbeat F: template {np.mean(f_tmpl):.3f}, "
           f"cue weights {np.mean(f_cue):.3f}; "
-          f"on files with right beats: template {np.mean(np.array(f_tmpl)[ok]):.3f}, "
-          f"cue weights {np.mean(np.array(f_cue)[ok]):.3f}")
+          f"on files with right beats: template {np.mean(f_tmpl[ok]):.3f}, "
+          f"cue weights {np.mean(f_cue[ok]):.3f}")
     m = LogisticRegression(C=args.C, max_iter=3000).fit(np.concatenate([it["x"] for it in items]),
                                                           np.concatenate([it["y"] for it in items]))
     print("TEMPLATE_WEIGHTS = np.array(", np.round(m.coef_[0].reshape(4, -1), 3).tolist(), ")")
