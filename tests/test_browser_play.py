@@ -4,8 +4,9 @@ Two players side by side: player 1 on the left half of the keyboard (Playwright
 key presses timed from the page's song clock), player 2 on a fake Web MIDI
 kit (``navigator.requestMIDIAccess`` replaced by an init script). Both see
 judgments, the results screen shows both, and the session with every hit is
-found in the SQLite database. Screenshots of the main screens go to
-docs/screenshots/.
+found in the SQLite database. Screenshots of the main screens go to a
+temporary folder, or to docs/screenshots/ when ``BACKBEAT_SCREENSHOTS=1``
+(to refresh the documentation's pictures).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +31,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REPO = Path(__file__).resolve().parents[1]
-SHOTS = REPO / "docs" / "screenshots"
+SHOTS = (REPO / "docs" / "screenshots" if os.environ.get("BACKBEAT_SCREENSHOTS") == "1"
+         else Path(tempfile.mkdtemp(prefix="backbeat-shots-")))
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--autoplay-policy=no-user-gesture-required"]
 #: Seconds of the song to play.
