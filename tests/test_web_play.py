@@ -317,3 +317,47 @@ def test_two_players_scored_separately_and_closed_tab_keeps_its_hits(app_env: An
     assert by_name["right"]["result"]["finished"] is False
     assert desc["status"] in ("finished", "abandoned")
     assert len(stored_hits(db_path, session)) == 7
+
+
+def test_hit_writer_commits_all_players_of_a_round_in_one_transaction(tmp_path: Path) -> None:
+    from backbeat.services.sessions import HitWriter
+    from backbeat.storage.rows import HitRecord
+
+    db = Database(tmp_path / "w.db")
+    ses = db.create_session(None)
+    players = [db.add_player(f"p{i}").id for i in range(50)]
+    seen: list[tuple[int, int, int]] = []  # (player, seq acknowledged, hits in the db at that moment)
+
+    def notifier(pid: int) -> Any:
+        def note(seq: int) -> None:
+            # Runs in the writer thread right after the commit: the hit must already be readable.
+            seen.append((pid, seq, db.count_hits(ses.id, player_id=pid)))
+        return note
+
+    writer = HitWriter(db, coalesce_s=0.05)
+    try:
+        for seq in range(4):
+            for pid in players:
+                writer.put(ses.id, pid, HitRecord(seq=seq, time_s=seq * 0.5, pad=seq % 5), notifier(pid))
+        writer.put(9999, players[0], HitRecord(seq=0, time_s=0.0, pad=0))  # session does not exist
+        assert writer.flush()
+    finally:
+        writer.close()
+    assert db.count_hits(ses.id) == 4 * 50
+    # The bad hit fails its round's group commit; the writer then retries group by group, so the
+    # other players' hits are still stored. Without a bad hit a round is one transaction (below).
+    assert writer.committed == 200 and len(writer.errors) == 1 and "9999" in writer.errors[0]
+    assert all(stored >= seq + 1 for _, seq, stored in seen)  # acknowledged only once committed
+    assert {pid: seq for pid, seq, _ in sorted(seen)} == dict.fromkeys(players, 3)
+
+    ses2 = db.create_session(None)
+    writer = HitWriter(db, coalesce_s=0.05)
+    try:
+        for pid in players:
+            writer.put(ses2.id, pid, HitRecord(seq=0, time_s=1.0, pad=1))
+        assert writer.flush()
+    finally:
+        writer.close()
+    assert writer.committed == 50 and writer.batches == 1 and writer.errors == []
+    assert db.count_hits(ses2.id) == 50
+    db.close()

@@ -5,9 +5,10 @@ part, level, mode, practice rate and input device) and get a :class:`Seat`
 holding a :class:`~backbeat.engine.PlayerEngine`. Hits are judged at once
 (the engine's horizon is moved just past each hit, so the judgment is final
 immediately) and handed to a :class:`HitWriter`, a thread that commits them
-to the database in small batches as they arrive (each batch one
-transaction; a batch is whatever queued up during the previous commit,
-usually one hit). When a player ends, the writer is flushed before the
+to the database in rounds as they arrive: a round is everything that
+queued up (hits of all players) during the previous commit, written in ONE
+transaction (group commit), and every socket is told "stored" only after
+that commit. When a player ends, the writer is flushed before the
 result and the replay are stored, so a result never refers to unstored hits.
 
 The same player cannot hold two seats in one session at once (a second tab
@@ -74,7 +75,7 @@ class _Pending:
 
 
 class HitWriter:
-    """A thread that commits queued hits to the database in small batches.
+    """A thread that commits queued hits to the database, one transaction per round (group commit).
 
     Parameters
     ----------
@@ -84,7 +85,7 @@ class HitWriter:
         Bound of the queue.
     coalesce_s
         Wait after the first queued hit before committing, so that hits
-        arriving together share a round (one transaction per player per round).
+        arriving together share a round (one transaction for all players' hits of a round).
     dispatch
         Called from the writer thread once per round with every
         ``(notify, seq)`` of the round (e.g. to hand them to an event loop in
@@ -144,6 +145,34 @@ class HitWriter:
             with contextlib.suppress(Exception):
                 notify(seq)
 
+    def _commit(self, groups: dict[tuple[int, int], list[_Pending]]) -> list[list[_Pending]]:
+        """Commit a round's hits in one transaction; returns the groups that are now stored.
+
+        If the group commit fails (e.g. one player's session was deleted), each
+        group is retried in its own transaction so one bad group cannot keep
+        the others' hits out of the database.
+        """
+        if not groups:
+            return []
+        try:
+            self.db.record_hits_many([(sid, pid, [p.record for p in pend])
+                                      for (sid, pid), pend in groups.items()])
+        except StorageError:
+            stored: list[list[_Pending]] = []
+            for (sid, pid), pend in groups.items():
+                try:
+                    self.db.record_hits(sid, pid, [p.record for p in pend])
+                except StorageError as exc:
+                    self.errors.append(str(exc))
+                    continue
+                self.committed += len(pend)
+                self.batches += 1
+                stored.append(pend)
+            return stored
+        self.committed += sum(len(pend) for pend in groups.values())
+        self.batches += 1
+        return list(groups.values())
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
@@ -166,14 +195,8 @@ class HitWriter:
                     events.append(it)
                 else:
                     groups.setdefault((it.session_id, it.player_id), []).append(it)
-            for (sid, pid), pend in groups.items():
-                try:
-                    self.db.record_hits(sid, pid, [p.record for p in pend])
-                    self.committed += len(pend)
-                    self.batches += 1
-                except StorageError as exc:
-                    self.errors.append(str(exc))
-                    continue
+            stored = self._commit(groups)
+            for pend in stored:
                 notify = pend[-1].notify
                 if notify is not None:
                     notes.append((notify, max(p.record.seq for p in pend)))
