@@ -200,6 +200,7 @@ def main() -> None:
         proc, base = start_server(Path(tmp))
         try:
             notes = http_json(f"http://{base}/api/songs/1/chart?level=expert")["notes"]
+            print(f"server pid {proc.pid} at {base} (e.g. py-spy record --pid {proc.pid})", flush=True)
             lat = asyncio.run(latency(base, notes, args.latency_hits))
             print(f"machine: {os.cpu_count()} cores; server and clients on the same machine")
             print(f"hit->judgment latency over {lat['hits']} hits: p50 {lat['p50_ms']:.2f} ms, "
