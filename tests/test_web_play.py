@@ -326,6 +326,7 @@ def test_hit_writer_commits_all_players_of_a_round_in_one_transaction(tmp_path: 
     db = Database(tmp_path / "w.db")
     ses = db.create_session(None)
     players = [db.add_player(f"p{i}").id for i in range(50)]
+    odd = db.add_player("odd").id
     seen: list[tuple[int, int, int]] = []  # (player, seq acknowledged, hits in the db at that moment)
 
     def notifier(pid: int) -> Any:
@@ -340,21 +341,23 @@ def test_hit_writer_commits_all_players_of_a_round_in_one_transaction(tmp_path: 
             for pid in players:
                 writer.put(ses.id, pid, HitRecord(seq=seq, time_s=seq * 0.5, pad=seq % 5), notifier(pid))
         writer.put(9999, players[0], HitRecord(seq=0, time_s=0.0, pad=0))  # session does not exist
+        writer.put(ses.id, odd, (99, 1.0))  # a field tuple too short for a HitRecord
         assert writer.flush()
     finally:
         writer.close()
     assert db.count_hits(ses.id) == 4 * 50
     # The bad hit fails its round's group commit; the writer then retries group by group, so the
     # other players' hits are still stored. Without a bad hit a round is one transaction (below).
-    assert writer.committed == 200 and len(writer.errors) == 1 and "9999" in writer.errors[0]
+    assert writer.committed == 200 and len(writer.errors) == 2 and "9999" in writer.errors[0]
+    assert "cannot be stored" in writer.errors[1]
     assert all(stored >= seq + 1 for _, seq, stored in seen)  # acknowledged only once committed
     assert {pid: seq for pid, seq, _ in sorted(seen)} == dict.fromkeys(players, 3)
 
     ses2 = db.create_session(None)
     writer = HitWriter(db, coalesce_s=0.05)
     try:
-        for pid in players:
-            writer.put(ses2.id, pid, HitRecord(seq=0, time_s=1.0, pad=1))
+        for pid in players:  # a HitRecord or the tuple of its fields
+            writer.put(ses2.id, pid, HitRecord(seq=0, time_s=1.0, pad=1) if pid % 2 else (0, 1.0, 1))
         assert writer.flush()
     finally:
         writer.close()

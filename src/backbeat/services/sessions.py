@@ -70,8 +70,18 @@ class ServerBusyError(BackbeatError):
 class _Pending:
     session_id: int
     player_id: int
-    record: HitRecord
+    record: HitRecord | tuple[Any, ...]  # a tuple of HitRecord's fields is turned into one off the event loop
     notify: Callable[[int], None] | None
+
+    @property
+    def hit(self) -> HitRecord:
+        if isinstance(self.record, tuple):
+            try:
+                self.record = HitRecord(*self.record)
+            except TypeError as exc:  # wrong number of fields: refuse it like any invalid hit
+                raise StorageError(f"hit of player {self.player_id} in session {self.session_id} "
+                                   f"cannot be stored: {exc}") from None
+        return self.record
 
 
 class HitWriter:
@@ -108,9 +118,14 @@ class HitWriter:
         self.batches = 0
         self._thread.start()
 
-    def put(self, session_id: int, player_id: int, record: HitRecord,
+    def put(self, session_id: int, player_id: int, record: HitRecord | tuple[Any, ...],
             notify: Callable[[int], None] | None = None) -> None:
         """Queue a hit; ``notify(seq)`` is called (from the writer thread) once it is committed.
+
+        ``record`` is a :class:`HitRecord` or the tuple of its fields in order
+        (``seq, time_s, pad, velocity, cymbal, judgment, offset_ms,
+        received_at``), which the writer thread turns into one (cheaper for
+        the caller, usually the event loop).
 
         Raises
         ------
@@ -155,13 +170,13 @@ class HitWriter:
         if not groups:
             return []
         try:
-            self.db.record_hits_many([(sid, pid, [p.record for p in pend])
+            self.db.record_hits_many([(sid, pid, [p.hit for p in pend])
                                       for (sid, pid), pend in groups.items()])
         except StorageError:
             stored: list[list[_Pending]] = []
             for (sid, pid), pend in groups.items():
                 try:
-                    self.db.record_hits(sid, pid, [p.record for p in pend])
+                    self.db.record_hits(sid, pid, [p.hit for p in pend])
                 except StorageError as exc:
                     self.errors.append(str(exc))
                     continue
@@ -199,7 +214,7 @@ class HitWriter:
             for pend in stored:
                 notify = pend[-1].notify
                 if notify is not None:
-                    notes.append((notify, max(p.record.seq for p in pend)))
+                    notes.append((notify, max(p.hit.seq for p in pend)))
             if notes:
                 self._notify(notes)
             for ev in events:
@@ -252,12 +267,18 @@ class Seat:
         hit = InputHit(time_s=judged_t, pad=Pad(pad), velocity=velocity, cymbal=cymbal, seq=seq)
         self.engine.queue_input(hit)
         events = self.engine.update(judged_t - self._shift_s + LIVE_LATENCY_S + 1e-9)
-        mine = next((e for e in events if e.input is not None and e.input.seq == seq), None)
+        # The hit's own judgment is the last or nearly the last event (misses before it): search backwards.
+        mine = None
+        for e in reversed(events):
+            if e.input is not None and e.input.seq == seq:
+                mine = e
+                break
         self.hits += 1
-        self.writer.put(self.session_id, self.player_id, HitRecord(
-            seq=seq, time_s=t_song_s, pad=pad, velocity=velocity, cymbal=cymbal,
-            judgment=mine.judgment.value if mine else "dropped",
-            offset_ms=mine.offset_ms if mine else None, received_at=time.time()),
+        # A tuple of HitRecord's fields: the writer thread builds the record (see HitWriter.put).
+        self.writer.put(self.session_id, self.player_id, (
+            seq, t_song_s, pad, velocity, cymbal,
+            mine.judgment.value if mine is not None else "dropped",
+            mine.offset_ms if mine is not None else None, time.time()),
             self.notify_stored)
         return events
 
