@@ -164,3 +164,11 @@ def test_accuracy_floor_on_dev_renders() -> None:
             est = np.array([h.time_s for h in hits if h.instrument is inst])
             fs.append(mir_eval.onset.f_measure(ref[c], est, window=0.05)[0])
     assert np.mean(fs) >= DEV_FLOOR_F, f"mean KD/SD/HH F {np.mean(fs):.3f} per file/class {np.round(fs, 3)}"
+
+
+def test_silence_and_song_edges_fire_no_phantom_hits() -> None:
+    model = DrumModel.load()
+    for seconds in (0.5, 3.0):
+        acts = model.activations(log_filterbank(np.zeros(int(44100 * seconds), dtype=np.float32)))
+        for name in ("kick", "snare", "hihat", "tom", "cymbal"):
+            assert float(np.max(getattr(acts, name))) < 0.05, name

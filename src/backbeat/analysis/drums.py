@@ -159,7 +159,10 @@ class DrumModel:
         Activations
         """
         feats = np.asarray(features, dtype=np.float32)
-        y = self.net.forward(feats)
+        # Beyond the ends of the song is silence (features 0), not the network's own zero padding,
+        # which after input normalisation would look like sound and fire phantom hits at the edges.
+        pad = self.net.context_frames
+        y = self.net.forward(np.pad(feats, ((pad, pad), (0, 0))))[pad : pad + len(feats)]
         col = {name: y[:, i] for i, name in enumerate(self.net.outputs)}
         return Activations(
             kick=col["kick"], snare=col["snare"], hihat=col["hihat"], tom=col["tom"], cymbal=col["cymbal"],

@@ -66,6 +66,11 @@ class TCN:
     outputs: tuple[str, ...]
     extra: dict[str, np.ndarray]
 
+    @property
+    def context_frames(self) -> int:
+        """Frames on each side that one output frame sees (input conv plus every dilated conv)."""
+        return 1 + sum(self.dilations)
+
     @classmethod
     def load(cls, path: str | Path) -> TCN:
         """Read weights from an ``.npz`` file.
