@@ -189,13 +189,60 @@ async def capacity(base: str, db_path: Path, notes: list[dict[str, Any]], n_play
             "max_ms": max(out["lat"]) if out["lat"] else float("nan")}
 
 
+def seat_cost(n_hits: int = 3000, repeats: int = 5) -> None:
+    """Event-loop cost of ``Seat.hit`` outside the server, beside the engine's own share (the anchor)."""
+    import statistics
+
+    from backbeat.core.chart import Note
+    from backbeat.core.kit import Pad
+    from backbeat.engine import EngineSettings, InputHit, PlayerEngine
+    from backbeat.services.sessions import LIVE_LATENCY_S, HitWriter, Seat
+    from backbeat.storage.database import Database
+
+    notes = [Note(tick=i * 96, pad=Pad(i % 5), time_s=i * 0.125) for i in range(4000)]
+    settings = EngineSettings(max_input_latency_s=LIVE_LATENCY_S)
+    # Every other hit is off the notes (overhits and misses), as in the capacity test.
+    times = [i * 0.1 + (0.003 if i % 2 else 0.05) for i in range(n_hits)]
+    seat_us, engine_us = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "seat.db")
+        ses, pl = db.create_session(None), db.add_player("p")
+        writer = HitWriter(db)
+        for rep in range(repeats):
+            seat = Seat(session_id=ses.id, player_id=pl.id, player="p", part="drums", level="expert",
+                        device="keyboard", engine=PlayerEngine(notes, settings=settings), duration_s=500.0,
+                        chart_id=1, writer=writer, notify_stored=lambda seq: None)
+            seat.last_seq = rep * n_hits - 1
+            t0 = time.perf_counter()
+            for i, t in enumerate(times):
+                seat.hit(seq=rep * n_hits + i, t_song_s=t, pad=i % 5, velocity=100, cymbal=None)
+            seat_us.append((time.perf_counter() - t0) / n_hits * 1e6)
+            writer.flush()
+            eng = PlayerEngine(notes, settings=settings)
+            t0 = time.perf_counter()
+            for i, t in enumerate(times):
+                eng.queue_input(InputHit(time_s=t, pad=Pad(i % 5), velocity=100, cymbal=None, seq=i))
+                eng.update(t + LIVE_LATENCY_S + 1e-9)
+            engine_us.append((time.perf_counter() - t0) / n_hits * 1e6)
+        writer.close()
+        db.close()
+    print(f"Seat.hit: median {statistics.median(seat_us):.1f} us per hit ({repeats} x {n_hits} hits)")
+    print(f"  anchor: engine alone (InputHit + queue_input + update): median "
+          f"{statistics.median(engine_us):.1f} us per hit")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seat-only", action="store_true",
+                    help="only measure Seat.hit's cost outside the server (no server, no sockets)")
     ap.add_argument("--players", type=int, nargs="+", default=[100, 250, 500])
     ap.add_argument("--duration-s", type=float, default=20.0)
     ap.add_argument("--latency-hits", type=int, default=1000)
     ap.add_argument("--late-ms", type=float, default=50.0)
     args = ap.parse_args()
+    if args.seat_only:
+        seat_cost()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         proc, base = start_server(Path(tmp))
         try:
