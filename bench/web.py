@@ -235,6 +235,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seat-only", action="store_true",
                     help="only measure Seat.hit's cost outside the server (no server, no sockets)")
+    ap.add_argument("--latency-only", action="store_true", help="skip the capacity test")
     ap.add_argument("--players", type=int, nargs="+", default=[100, 250, 500])
     ap.add_argument("--duration-s", type=float, default=20.0)
     ap.add_argument("--latency-hits", type=int, default=1000)
@@ -254,6 +255,8 @@ def main() -> None:
                   f"p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.1f} ms")
             print(f"  anchor: WebSocket ping/pong on the same socket: p50 {lat['ping_p50_ms']:.2f} ms, "
                   f"p99 {lat['ping_p99_ms']:.2f} ms")
+            if args.latency_only:
+                return
             print(f"capacity: {args.duration_s:.0f} s at 10 hits/s per player (no ticks between hits); "
                   f"late = judgment later than {args.late_ms:.0f} ms")
             print("players  hits    stored  lost  late  p50 ms  p99 ms  max ms  server CPU ms/hit  "
