@@ -495,9 +495,10 @@ def correct_offbeat(beats_s: np.ndarray, anchor: np.ndarray, *, fps: float = FPS
 #: Activations weighed by :func:`correct_offbeat_cues` and their weights (logistic regression on
 #: whole-song grid-versus-half-shifted-grid strength differences, no intercept; fitted on the
 #: dev-renders and Groove MIDI train-split tuning renders (bench/analysis_tune_set.py), never on the
-#: evaluation sets; right phase on 88 % of 87 tuning files against 83 % for the tracker alone).
+#: evaluation sets; refitted for the drum model of commit e04091a: right phase on 91 tuning files
+#: 0.879 leave-one-groove-out against 0.868 for the previous weights; bench/analysis_metrical_checks.py).
 OFFBEAT_CUES = ("beat", "kick", "snare", "downbeat")
-OFFBEAT_WEIGHTS = (1.08, 0.84, 0.32, 1.10)
+OFFBEAT_WEIGHTS = (1.14, 1.15, 0.25, 1.35)
 
 
 def correct_offbeat_cues(beats_s: np.ndarray, cues: dict[str, np.ndarray], *, fps: float = FPS,

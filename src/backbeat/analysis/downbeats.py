@@ -260,12 +260,12 @@ TEMPLATE_CUE_NAMES = (*CUE_NAMES, "model_downbeat")
 #: Groove MIDI train-split tuning renders, never the evaluation sets): bench/analysis_fit_templates.py.
 #: Used for 4/4 when the drum model's downbeat output is given.
 TEMPLATE_WEIGHTS = np.array([
-    [3.205, -0.029, 0.064, 1.047, 1.48, -0.041, 2.84],
-    [-1.243, -0.076, 0.116, 0.228, -1.988, -0.433, -0.97],
-    [-0.807, 0.005, -0.121, -1.614, 0.306, -0.388, -0.534],
-    [-0.594, 0.021, 0.607, -0.313, -0.123, 0.177, -0.997],
+    [3.002, -0.035, -0.011, 1.131, 1.458, -0.062, 3.784],
+    [-1.174, -0.061, 0.076, 0.22, -1.885, -0.28, -1.145],
+    [-0.613, -0.032, -0.266, -1.764, 0.441, -0.425, -0.512],
+    [-0.536, 0.163, 0.592, -0.172, -0.139, 0.134, -1.026],
 ])
-TEMPLATE_BIAS = -2.031
+TEMPLATE_BIAS = -2.238
 
 
 def template_cues(beats_s: np.ndarray, features: np.ndarray, *, fps: float = FPS,
