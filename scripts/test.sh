@@ -5,14 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-# System packages: Chromium for browser tests (Debian). Installed only when missing.
-if ! command -v chromium >/dev/null 2>&1; then
+# System packages (Debian), installed only when missing: Chromium for the browser tests,
+# ffmpeg to encode the MP3/M4A files the audio-input tests decode.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing Chromium (apt)"
+    echo "== installing ${missing[*]} (apt)"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "== chromium not found and cannot apt-get: browser tests will be skipped"
+    echo "== ${missing[*]} not found and cannot apt-get: the tests that need them will be skipped"
   fi
 fi
 
