@@ -53,6 +53,9 @@ JOIN_TIMEOUT_S = 10.0
 #: A standalone stored-hit acknowledgement follows a commit after this long if no judgment carried it.
 STORED_ACK_INTERVAL_S = 0.25
 
+#: One compact JSON encoder for every message sent (json.dumps with options builds one per call).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
 
 @dataclass(frozen=True, slots=True)
 class _Close:
@@ -143,7 +146,7 @@ class PlayConnection:
                         await self.ws.close(item.code, item.reason)
                 return
             try:
-                await self.ws.send_text(json.dumps(item, separators=(",", ":")))
+                await self.ws.send_text(_encode(item))
             except Exception:  # the client went away; the receiver will notice
                 return
 
