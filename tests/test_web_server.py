@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -50,7 +51,7 @@ def test_acknowledged_hits_survive_kill_9(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "backbeat.cli.main", "serve", "--port", str(port), "--data-dir", str(tmp_path),
          "--db", str(db_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
     base = f"127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -81,13 +82,13 @@ def test_acknowledged_hits_survive_kill_9(tmp_path: Path) -> None:
                 m = json.loads(ws.recv(timeout=5))
                 stored = max(stored, m.get("stored", -1), m["seq"] if m["type"] == "stored" else -1)
             assert stored == n_hits - 1
-            # The server dies without any chance to clean up.
-            os.kill(proc.pid, signal.SIGKILL)
+            # The server and its worker processes die without any chance to clean up.
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
     db = Database(db_path)
     try:
         hits = db.hits(int(session))
