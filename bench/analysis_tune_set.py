@@ -22,17 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 
 from build_dataset import is_tune  # noqa: E402
-from build_eval_set import write_item  # noqa: E402
+from build_eval_set import write_index, write_set_item  # noqa: E402
 from kits import CACHE, TRAIN_KITS  # noqa: E402
 from render import (  # noqa: E402
     GMD_DIR,
-    accompaniment_midi,
     crop,
     load_groove,
-    mix,
-    process_drums,
     render_drums,
-    render_midi,
 )
 
 
@@ -71,19 +67,8 @@ def main() -> None:
     for i, (name, g) in enumerate(jobs):
         rng = np.random.default_rng(5000 + i)
         for sub, kit in (("drums", kits[i % len(kits)]), ("mix", kits[(i + 7) % len(kits)])):
-            d = render_drums(g, kit, rng)
-            if sub == "mix":
-                d = process_drums(d, rng)
-                band = render_midi(accompaniment_midi(g, rng), g.duration_s)
-                d = mix(d, band, g, rng)
-            write_item(args.out / sub, name, d, g)
-            index.append((sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2)))
-            print(sub, name, kit, f"{g.duration_s:.1f}s", len(g.events), flush=True)
-    (args.out).mkdir(parents=True, exist_ok=True)
-    with (args.out / "index.csv").open("w") as f:
-        f.write("set,name,kit,duration_s,n_onsets,bpm\n")
-        for row in index:
-            f.write(",".join(map(str, row)) + "\n")
+            index.append(write_set_item(args.out, sub, name, render_drums(g, kit, rng), g, kit, rng))
+    write_index(args.out, index)
 
 
 if __name__ == "__main__":

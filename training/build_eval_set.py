@@ -91,6 +91,25 @@ def write_item(out_dir: Path, name: str, audio: np.ndarray, g: Groove) -> None:
             f.write(f"{t:.6f}\t{c5}\t{c9}\t{p}\t{k}\t{v}\n")
 
 
+def write_set_item(out: Path, sub: str, name: str, drums: np.ndarray, g: Groove, kit: str,
+                   rng: np.random.Generator) -> tuple[str, str, str, float, int, float]:
+    """Write one item of set ``sub`` ("drums" as is, "mix" under a generated band); its index row."""
+    if sub == "mix":
+        drums = mix(process_drums(drums, rng), render_midi(accompaniment_midi(g, rng), g.duration_s), g, rng)
+    write_item(out / sub, name, drums, g)
+    print(sub, name, kit, f"{g.duration_s:.1f}s", len(g.events), flush=True)
+    return (sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2))
+
+
+def write_index(out: Path, rows: list[tuple[str, str, str, float, int, float]]) -> None:
+    """``out/index.csv``: one line per written item."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "index.csv").open("w") as f:
+        f.write("set,name,kit,duration_s,n_onsets,bpm\n")
+        for row in rows:
+            f.write(",".join(map(str, row)) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=16, help="grooves per set")
@@ -103,21 +122,9 @@ def main() -> None:
         start = float(full.beats_s[full.positions == 1][0]) if (full.positions == 1).any() else 0.0
         g = crop(full, start, min(45.0, full.duration_s - start))
         for sub, kit in (("drums", EVAL_KITS[i % 3]), ("mix", EVAL_KITS[(i + 1) % 3])):
-            if kit in SF2_KITS:
-                d = render_sf2_real(g, kit)
-            else:
-                d = render_drums(g, kit, rng)
-            if sub == "mix":
-                d = process_drums(d, rng)
-                band = render_midi(accompaniment_midi(g, rng), g.duration_s)
-                d = mix(d, band, g, rng)
-            write_item(args.out / sub, name, d, g)
-            index.append((sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2)))
-            print(sub, name, kit, f"{g.duration_s:.1f}s", len(g.events), flush=True)
-    with (args.out / "index.csv").open("w") as f:
-        f.write("set,name,kit,duration_s,n_onsets,bpm\n")
-        for row in index:
-            f.write(",".join(map(str, row)) + "\n")
+            d = render_sf2_real(g, kit) if kit in SF2_KITS else render_drums(g, kit, rng)
+            index.append(write_set_item(args.out, sub, name, d, g, kit, rng))
+    write_index(args.out, index)
 
 
 if __name__ == "__main__":
