@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -55,6 +57,20 @@ STORED_ACK_INTERVAL_S = 0.25
 
 #: One compact JSON encoder for every message sent (json.dumps with options builds one per call).
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+_T = TypeVar("_T")
+
+
+def _start_in_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> asyncio.Future[_T]:
+    """Run ``fn`` in a worker thread; the call runs to the end even if the awaiting task is cancelled.
+
+    ``asyncio.to_thread`` drops a call still queued for a worker when its task is
+    cancelled (a server shutting down, a test client tearing a socket down), which
+    would leave a seat held forever. Await the returned future through
+    :func:`asyncio.shield`.
+    """
+    return asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +202,10 @@ class PlayConnection:
                 self.close(CLOSE_POLICY, "bad message", error=("bad_field", str(exc)))
                 return
 
+    def _release_orphan(self, joining: asyncio.Future[Seat]) -> None:
+        if not joining.cancelled() and joining.exception() is None:
+            _start_in_thread(self.services.sessions.leave, joining.result(), finished=False)
+
     async def handle(self, msg: JoinMsg | HitMsg | TickMsg | EndMsg) -> None:
         """Act on one valid message."""
         seat = self.seat
@@ -213,9 +233,14 @@ class PlayConnection:
                 raise SessionError(f"no session with id {msg.session!r}") from None
             if msg.from_s is not None and msg.to_s is not None and msg.to_s <= msg.from_s:
                 raise ProtocolViolation("bad_field", "to_s must be after from_s")
-            new = await asyncio.to_thread(
+            joining = _start_in_thread(
                 self.services.sessions.join, session_id, player=msg.player, part=msg.part, level=msg.level,
                 mode=msg.mode, rate=msg.rate, device=msg.device, from_s=msg.from_s, to_s=msg.to_s)
+            try:
+                new = await asyncio.shield(joining)
+            except asyncio.CancelledError:  # the seat may still be taken: give it back once it is
+                joining.add_done_callback(self._release_orphan)
+                raise
             new.notify_stored = self._note_stored  # called on the event loop (see app.py)
             self.seat = new
             self.send({"v": PROTOCOL_VERSION, "type": "joined", "session": str(session_id),
@@ -226,7 +251,7 @@ class PlayConnection:
         elif isinstance(msg, EndMsg):
             if seat is None:
                 raise ProtocolViolation("not_joined", "nothing to end")
-            result = await asyncio.to_thread(self.services.sessions.leave, seat, finished=True)
+            result = await asyncio.shield(_start_in_thread(self.services.sessions.leave, seat, finished=True))
             self.send({"v": PROTOCOL_VERSION, "type": "result", "player": seat.player, "result": result,
                        "hits_stored": seat.hits})
             self.close(CLOSE_NORMAL, "done")
@@ -247,7 +272,7 @@ async def play_socket(ws: WebSocket, services: AppServices) -> None:
         seat = conn.seat
         if seat is not None and not seat.ended:
             with contextlib.suppress(BackbeatError):
-                await asyncio.to_thread(services.sessions.leave, seat, finished=False)
+                await asyncio.shield(_start_in_thread(services.sessions.leave, seat, finished=False))
         conn.flush_close()
         with contextlib.suppress(asyncio.TimeoutError, Exception):
             await asyncio.wait_for(sender, 5.0)
