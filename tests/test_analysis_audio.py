@@ -225,7 +225,7 @@ def test_three_hour_file_rejected_from_header(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     with pytest.raises(AudioTooLongError, match=r"marathon\.flac: is 3:00:00 long; the limit is 20:00"):
         load_audio(path)
-    assert time.perf_counter() - t0 < 0.5  # decided from the header, nothing decoded
+    assert time.perf_counter() - t0 < 2.0  # decided from the header, nothing decoded
 
 
 def test_too_long_found_while_decoding(tmp_path: Path) -> None:

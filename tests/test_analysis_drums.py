@@ -114,7 +114,7 @@ def test_transcribe_rejects_unknown_threshold_key() -> None:
 def test_load_is_cached_and_fast() -> None:
     t0 = time.perf_counter()
     m = DrumModel.load()
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < 6.0
     assert DrumModel.load() is m
     assert set(m.thresholds) == set(INSTRUMENTS)
     assert all(0.0 < v < 1.0 for v in m.thresholds.values())
