@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backbeat.analysis.features import log_filterbank
-from kits import CACHE, CLASS9_BY_KEY, TRAIN_KITS
+from kits import CACHE, CLASS9_BY_KEY, TRAIN_KITS, load_bank
 from render import (
     CLASS9,
     GMD_DIR,
@@ -40,6 +40,7 @@ from render import (
     render_drums,
     render_midi,
 )
+from synth_kit import pitch_shift_bank, synth_bank
 
 
 def is_tune(gmd_id: str) -> bool:
@@ -47,8 +48,8 @@ def is_tune(gmd_id: str) -> bool:
     return zlib.crc32(gmd_id.encode()) % 20 == 0
 
 
-def make_item(job: tuple[int, str, str, bool, float]) -> dict[str, np.ndarray] | None:
-    seed, gmd_id, midi, as_mix, max_s = job
+def make_item(job: tuple[int, str, str, bool, float, float, float]) -> dict[str, np.ndarray] | None:
+    seed, gmd_id, midi, as_mix, max_s, synth_p, shift_p = job
     rng = np.random.default_rng(seed)
     try:
         full = load_groove(GMD_DIR / midi, name=gmd_id)
@@ -63,7 +64,12 @@ def make_item(job: tuple[int, str, str, bool, float]) -> dict[str, np.ndarray] |
     if len(g.events) < 4:
         return None
     kit = TRAIN_KITS[int(rng.integers(len(TRAIN_KITS)))]
-    y = render_drums(g, kit, rng)
+    bank = None
+    if rng.random() < synth_p:
+        bank = synth_bank(rng)
+    elif rng.random() < shift_p:
+        bank = pitch_shift_bank(load_bank(kit), rng)
+    y = render_drums(g, kit, rng, bank=bank)
     if as_mix or rng.random() < 0.6:
         y = process_drums(y, rng)
     if as_mix:
@@ -100,6 +106,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=CACHE / "dataset")
     ap.add_argument("--shard-items", type=int, default=400)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N grooves (for a quick test)")
+    ap.add_argument("--synth-p", type=float, default=0.0,
+                    help="share of items drummed on a freshly synthesized electronic kit (synth_kit.py)")
+    ap.add_argument("--shift-p", type=float, default=0.0,
+                    help="share of the other items whose sampled kit is pitch-shifted per drum class")
+    ap.add_argument("--seed-offset", type=int, default=0,
+                    help="added to every item's seed, so a second set draws new crops, kits and production")
     args = ap.parse_args()
     with (GMD_DIR / "info.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
@@ -107,9 +119,10 @@ def main() -> None:
         rows = rows[: args.limit]
     jobs = []
     for i, r in enumerate(rows):
-        jobs.append((2 * i, r["id"], r["midi_filename"], False, args.max_s))
+        base = args.seed_offset + 2 * i
+        jobs.append((base, r["id"], r["midi_filename"], False, args.max_s, args.synth_p, args.shift_p))
         if float(r["duration"]) >= args.min_mix_s:
-            jobs.append((2 * i + 1, r["id"], r["midi_filename"], True, args.max_s))
+            jobs.append((base + 1, r["id"], r["midi_filename"], True, args.max_s, args.synth_p, args.shift_p))
     rng = np.random.default_rng(0)
     order = rng.permutation(len(jobs))
     jobs = [jobs[i] for i in order]

@@ -81,9 +81,10 @@ def _pick_layer(layers: list[tuple[int, np.ndarray]], vel: int) -> tuple[np.ndar
 
 
 def render_drums(g: Groove, kit: str, rng: np.random.Generator, *, fallback_kit: str = "fluid_standard",
-                 class_gain_db: float = 4.0) -> np.ndarray:
-    """Sampler render of a groove with one kit; returns mono float32 at SR."""
-    bank = load_bank(kit)
+                 class_gain_db: float = 4.0,
+                 bank: dict[int, list[list[tuple[int, np.ndarray]]]] | None = None) -> np.ndarray:
+    """Sampler render of a groove with one kit (or a ready ``bank``); returns mono float32 at SR."""
+    bank = load_bank(kit) if bank is None else bank
     fb = load_bank(fallback_kit)
     variant = {k: int(rng.integers(len(v))) for k, v in bank.items()}
     gains = {c: 10 ** (rng.uniform(-class_gain_db, class_gain_db) / 20) for c in CLASS9}

@@ -61,13 +61,13 @@ class TCN(nn.Module):
         return self.head2(self.drop(h)).transpose(1, 2)
 
 
-def load_shards(ds_dir: Path, seen: set[str]) -> list[dict[str, np.ndarray]]:
+def load_shards(ds_dirs: list[Path], seen: set[str]) -> list[dict[str, np.ndarray]]:
     """Items (feats float16 (T, B), targets uint8 (T, n_out) with 2 = onset, 1 = neighbour, tune flag)."""
     out = []
-    for path in sorted(ds_dir.glob("shard_*.npz")):
-        if path.name in seen:
+    for path in sorted(p for d in ds_dirs for p in d.glob("shard_*.npz")):
+        if str(path) in seen:
             continue
-        seen.add(path.name)
+        seen.add(str(path))
         z = np.load(path, allow_pickle=False)
         feats, offs = z["feats"], z["offsets"]
         for i in range(len(offs) - 1):
@@ -134,7 +134,8 @@ def export(model: TCN, path: Path, dilations: tuple[int, ...], extra: dict[str, 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO / "cache" / "dataset")
+    ap.add_argument("--data", type=Path, nargs="+", default=[REPO / "cache" / "dataset"],
+                    help="dataset directories (shards that appear while training are picked up)")
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--channels", type=int, default=48)
     ap.add_argument("--batch", type=int, default=16)
