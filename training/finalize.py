@@ -31,7 +31,15 @@ from evaluate import f_from_counts, match_counts  # noqa: E402
 C9_TO_C5 = np.array([0, 1, 2, 2, 3, 3, 3, 4, 4])
 
 
-def tuning_items(ds_dir: Path, *, max_items: int = 120) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+def tuning_items(ds_dirs: list[Path], *, max_items: int = 120) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """Up to ``max_items`` tuning items, shared equally among the dataset directories."""
+    items = []
+    for d in ds_dirs:
+        items += _tuning_items_of(d, max_items=max_items // len(ds_dirs))
+    return items
+
+
+def _tuning_items_of(ds_dir: Path, *, max_items: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
     items = []
     for path in sorted(ds_dir.glob("shard_*.npz")):
         z = np.load(path, allow_pickle=False)
@@ -94,7 +102,7 @@ def torch_reference(weights: dict[str, np.ndarray], feats: np.ndarray) -> np.nda
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", type=Path, default=REPO / "cache" / "drums_tcn.npz")
-    ap.add_argument("--data", type=Path, default=REPO / "cache" / "dataset")
+    ap.add_argument("--data", type=Path, nargs="+", default=[REPO / "cache" / "dataset"])
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     args = ap.parse_args()
     with np.load(args.weights, allow_pickle=False) as z:
