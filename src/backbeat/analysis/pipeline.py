@@ -8,17 +8,21 @@ for any number of files.
 
 Beat activation (``beat_source``):
 
+* ``"beat_model"``: the dedicated beat/downbeat network (:mod:`.beat_model`,
+  ±10 s receptive field); bar positions and the bar length then come from its
+  downbeat output (:func:`.beat_model.bar_positions`);
 * ``"dsp"``: spectral-flux onset activation (:func:`.beats.onset_activation`);
 * ``"model"``: the drum model's learned beat activation (scaled to [0, 1]);
-* ``"mean"``: the mean of both;
-* ``"auto"`` (default): ``"model"`` when the model has a beat output, else
-  ``"dsp"`` (on the dev renders the model's activation gives beat F 0.90
-  against 0.85 for DSP and 0.85 for the mean; see docs/BENCHMARKS.md).
+* ``"mean"``: the mean of the last two;
+* ``"auto"`` (default): ``"beat_model"`` when its weights load, else
+  ``"model"`` when the drum model has a beat output, else ``"dsp"``
+  (see docs/BENCHMARKS.md, section Analysis, for the figures behind the choice).
 
-With the drum model, beat versus off-beat is settled after tracking by a vote
-of its beat, kick, snare and downbeat outputs
-(:func:`.beats.correct_offbeat_cues`); without it, by the low-band (kick)
-flux (:func:`.beats.correct_offbeat`). :meth:`Analyzer.analyze_activations`
+Without the beat network, beat versus off-beat is settled after tracking: with
+the drum model by a vote of its beat, kick, snare and downbeat outputs
+(:func:`.beats.correct_offbeat_cues`), without it by the low-band (kick) flux
+(:func:`.beats.correct_offbeat`); meter and downbeats come from
+:func:`.downbeats.assign_positions`. :meth:`Analyzer.analyze_activations`
 runs these steps on given activations (used by the benchmarks' cache).
 """
 
@@ -39,7 +43,7 @@ from backbeat.analysis.features import FPS, N_FFT, SR, log_filterbank
 from backbeat.core.errors import InvalidArgumentError, ModelError
 from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoSegment
 
-BEAT_SOURCES = ("auto", "dsp", "model", "mean")
+BEAT_SOURCES = ("auto", "beat_model", "dsp", "model", "mean")
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
 
@@ -111,11 +115,15 @@ class Analyzer:
         ``"auto"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see module docs).
     use_drum_model
         If False, or if the weights are missing, no drum hits are produced
-        and beats use the DSP activation; ``Analysis.extra["warnings"]`` says so.
+        (and without the beat network, beats use the DSP activation);
+        ``Analysis.extra["warnings"]`` says so.
+    use_beat_model
+        If False, or if its weights are missing, beats come from the drum
+        model's beat output or the DSP activation (``"auto"``).
     """
 
     def __init__(self, *, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
-                 beat_source: str = "auto", use_drum_model: bool = True) -> None:
+                 beat_source: str = "auto", use_drum_model: bool = True, use_beat_model: bool = True) -> None:
         if beat_source not in BEAT_SOURCES:
             raise InvalidArgumentError(f"beat_source must be one of {BEAT_SOURCES}, got {beat_source!r}")
         self.max_duration_s = max_duration_s
@@ -133,6 +141,17 @@ class Analyzer:
             self.model_problem = "drum model disabled"
         if beat_source in ("model", "mean") and self.model is None:
             raise ModelError(f"beat_source 'model' needs the drum model ({self.model_problem})")
+        self.beat_model: Any = None
+        if use_beat_model and beat_source in ("auto", "beat_model"):
+            try:
+                from backbeat.analysis.beat_model import BeatModel
+
+                self.beat_model = BeatModel.load()
+            except (ModelError, ImportError) as exc:
+                if beat_source == "beat_model":
+                    raise ModelError(f"beat_source 'beat_model' needs the beat network ({exc})") from exc
+        elif beat_source == "beat_model":
+            raise ModelError("beat_source 'beat_model' needs the beat network (disabled)")
         self.timings = Timings()
 
     def analyze(self, path: str | Path) -> Analysis:
@@ -215,22 +234,10 @@ class Analyzer:
         hits = list(hits or [])
 
         t = time.perf_counter()
-        activation = self.beat_activation(features, acts)
-        if acts is not None:
-            # Beat versus off-beat from the drum model's beat, kick, snare and downbeat outputs together.
-            track = beats_mod.track_beats(activation, fps=FPS)
-            cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
-            all_beats = beats_mod.correct_offbeat_cues(
-                track.beats_s, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
+        if self.beat_model is not None:
+            beat_times, positions, meter = self._beats_from_beat_model(features, duration_s=duration_s)
         else:
-            anchor = beats_mod.low_band_activation(features)
-            all_beats = beats_mod.track_beats(activation, fps=FPS, anchor=anchor).beats_s
-        beat_times = all_beats[all_beats < duration_s]
-        positions, meter = downbeats_mod.assign_positions(
-            beat_times, features, fps=FPS,
-            downbeat_activation=getattr(acts, "downbeat", None),
-            kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
-        )
+            beat_times, positions, meter = self._beats_from_activation(features, acts, duration_s=duration_s)
         segments = beats_mod.tempo_segments_from_beats(beat_times, beats_per_bar=meter.beats_per_bar,
                                                        beat_unit=meter.beat_unit)
         if not segments:
@@ -259,8 +266,42 @@ class Analyzer:
             extra=extra,
         )
 
+    def _beats_from_beat_model(self, features: np.ndarray, *,
+                               duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
+        """Beats, bar positions and meter from the beat network's beat and downbeat outputs."""
+        from backbeat.analysis.beat_model import bar_positions
+
+        bacts = self.beat_model.activations(features)
+        all_beats = beats_mod.track_beats(bacts.beat, fps=FPS).beats_s
+        beat_times = all_beats[all_beats < duration_s]
+        positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
+        return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
+
+    def _beats_from_activation(self, features: np.ndarray, acts: Any, *,
+                               duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
+        """Beats, bar positions and meter from the drum model's outputs or the DSP activation."""
+        activation = self.beat_activation(features, acts)
+        if acts is not None:
+            # Beat versus off-beat from the drum model's beat, kick, snare and downbeat outputs together.
+            track = beats_mod.track_beats(activation, fps=FPS)
+            cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
+            all_beats = beats_mod.correct_offbeat_cues(
+                track.beats_s, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
+        else:
+            anchor = beats_mod.low_band_activation(features)
+            all_beats = beats_mod.track_beats(activation, fps=FPS, anchor=anchor).beats_s
+        beat_times = all_beats[all_beats < duration_s]
+        positions, meter = downbeats_mod.assign_positions(
+            beat_times, features, fps=FPS,
+            downbeat_activation=getattr(acts, "downbeat", None),
+            kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
+        )
+        return beat_times, positions, meter
+
     def effective_beat_source(self, acts: Any) -> str:
         """Which activation drives the beat tracker for these activations."""
+        if self.beat_model is not None:
+            return "beat_model"
         has_model_beat = acts is not None and getattr(acts, "beat", None) is not None
         if self.beat_source == "dsp" or not has_model_beat:
             return "dsp"

@@ -1,0 +1,227 @@
+"""Train Backbeat's beat/downbeat network (a dilated temporal conv net with a long receptive field).
+
+Same layer layout as the drum model (``backbeat.analysis.nn.TCN``, read in numpy
+by ``backbeat.analysis.beat_model``): the 80-band log filterbank of
+``backbeat.analysis.features`` plus its positive frame difference, an input
+convolution, residual dilated convolutions with dilations 1, 2, 4, ..., 512
+(receptive field ±10.2 s), and two sigmoid outputs per 10 ms frame: ``beat``
+and ``downbeat``. Targets come from the metronome beats of the rendered
+training set (``cache/dataset/shard_*.npz``, ``training/build_dataset.py``):
+1 on the beat frame, 0.5 on its neighbours.
+
+Augmentation: tempo change by resampling the feature frames (linear
+interpolation, stretch factor log-uniform in ``±--stretch``), so the beats of
+every groove are also seen at other tempi; a random band of filterbank bands
+is blanked now and then.
+
+The ``item_tune`` items (~5 % of the grooves, never trained on) are the
+validation set: the checkpoint with the lowest validation loss is exported as a
+plain ``.npz`` (no pickle) with a torch reference output for the numpy test.
+The run stops after ``--minutes`` of wall time (cosine learning-rate schedule).
+
+Usage: nice -n 10 .venv/bin/python training/train_beats.py --minutes 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUTS = ("beat", "downbeat")
+DILATIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+FPS = 100
+
+
+class TCN(nn.Module):
+    """Same architecture as backbeat.analysis.nn.TCN (numpy)."""
+
+    def __init__(self, n_in: int, channels: int, dilations: tuple[int, ...], n_out: int, dropout: float):
+        super().__init__()
+        self.inp = nn.Conv1d(n_in, channels, 3, padding=1)
+        self.dil = nn.ModuleList(nn.Conv1d(channels, channels, 3, dilation=d, padding=d) for d in dilations)
+        self.mix = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in dilations)
+        self.head1 = nn.Conv1d(channels, channels, 1)
+        self.head2 = nn.Conv1d(channels, n_out, 1)
+        self.drop = nn.Dropout(dropout)
+        self.register_buffer("mean", torch.zeros(n_in))
+        self.register_buffer("std", torch.ones(n_in))
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """feats (B, T, n_bands) -> logits (B, T, n_out)."""
+        diff = torch.relu(feats - torch.nn.functional.pad(feats, (0, 0, 1, 0))[:, :-1])
+        x = torch.cat([feats, diff], dim=2)
+        x = ((x - self.mean) / self.std).transpose(1, 2)
+        h = torch.relu(self.inp(x))
+        for conv, mix in zip(self.dil, self.mix, strict=True):
+            h = h + mix(self.drop(torch.relu(conv(h))))
+        h = torch.relu(self.head1(h))
+        return self.head2(self.drop(h)).transpose(1, 2)
+
+
+def load_items(ds_dir: Path) -> list[dict]:
+    """Items: feats float16 (T, bands), beat times (s), downbeat flags, tune and mix flags."""
+    out = []
+    for path in sorted(ds_dir.glob("shard_*.npz")):
+        with np.load(path, allow_pickle=False) as z:
+            feats, offs = z["feats"], z["offsets"]
+            bt_item, bt_time, bt_pos = z["bt_item"], z["bt_time_s"], z["bt_pos"]
+            for i in range(len(offs) - 1):
+                sel = bt_item == i
+                if sel.sum() < 4:
+                    continue
+                out.append({"feats": feats[offs[i]:offs[i + 1]], "beats": bt_time[sel],
+                            "down": bt_pos[sel] == 1, "tune": bool(z["item_tune"][i]),
+                            "mix": bool(z["item_mix"][i])})
+    return out
+
+
+def targets(beats_s: np.ndarray, down: np.ndarray, n: int) -> np.ndarray:
+    """(n, 2) float32 targets: 1 on the beat frame, 0.5 on its neighbours."""
+    y = np.zeros((n, 2), dtype=np.float32)
+    fr = np.round(beats_s * FPS).astype(np.int64)
+    for col, frames in ((0, fr), (1, fr[down])):
+        for off, val in ((-1, 0.5), (1, 0.5), (0, 1.0)):
+            f = frames + off
+            f = f[(f >= 0) & (f < n)]
+            y[f, col] = np.maximum(y[f, col], val)
+    return y
+
+
+def stretched(item: dict, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """Features and targets with time stretched by ``r`` (new length = r x old), linear interpolation."""
+    f = item["feats"].astype(np.float32)
+    n = len(f)
+    m = max(2, int(n * r))
+    if abs(r - 1.0) < 1e-3:
+        g = f
+        m = n
+    else:
+        src = np.minimum(np.arange(m) / r, n - 1)
+        i0 = np.floor(src).astype(np.int64)
+        i1 = np.minimum(i0 + 1, n - 1)
+        w = (src - i0)[:, None].astype(np.float32)
+        g = f[i0] * (1 - w) + f[i1] * w
+    return g, targets(item["beats"] * r, item["down"], m)
+
+
+def batch(items: list[dict], rng: np.random.Generator, bs: int, length: int, stretch: float):
+    xs, ys, ms = [], [], []
+    n_bands = items[0]["feats"].shape[1]
+    for _ in range(bs):
+        it = items[int(rng.integers(len(items)))]
+        r = float(np.exp(rng.uniform(-math.log(stretch), math.log(stretch))))
+        f, y = stretched(it, r)
+        n = len(f)
+        x = np.zeros((length, n_bands), dtype=np.float32)
+        t = np.zeros((length, 2), dtype=np.float32)
+        mask = np.zeros((length, 1), dtype=np.float32)
+        s = int(rng.integers(0, max(1, n - length + 1)))
+        k = min(length, n - s)
+        x[:k] = f[s:s + k]
+        t[:k] = y[s:s + k]
+        mask[:k] = 1.0
+        if rng.random() < 0.3:  # blank a random band of bands
+            w = int(rng.integers(4, 16))
+            b0 = int(rng.integers(0, n_bands - w))
+            x[:k, b0:b0 + w] = x[:k, b0:b0 + w].mean()
+        xs.append(x)
+        ys.append(t)
+        ms.append(mask)
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)), torch.from_numpy(np.stack(ms))
+
+
+def export(model: TCN, path: Path, extra: dict[str, np.ndarray]) -> None:
+    sd = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    arrays: dict[str, np.ndarray] = {
+        "format_version": np.array(1), "outputs": np.array(OUTPUTS), "dilations": np.array(DILATIONS),
+        "mean": sd["mean"], "std": sd["std"], "inp_w": sd["inp.weight"], "inp_b": sd["inp.bias"],
+        "head1_w": sd["head1.weight"][:, :, 0], "head1_b": sd["head1.bias"],
+        "head2_w": sd["head2.weight"][:, :, 0], "head2_b": sd["head2.bias"],
+    }
+    for i in range(len(DILATIONS)):
+        arrays[f"dil{i}_w"] = sd[f"dil.{i}.weight"]
+        arrays[f"dil{i}_b"] = sd[f"dil.{i}.bias"]
+        arrays[f"mix{i}_w"] = sd[f"mix.{i}.weight"][:, :, 0]
+        arrays[f"mix{i}_b"] = sd[f"mix.{i}.bias"]
+    arrays.update(extra)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO / "cache" / "dataset")
+    ap.add_argument("--minutes", type=float, default=50.0)
+    ap.add_argument("--channels", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--length", type=int, default=1600, help="crop length in frames")
+    ap.add_argument("--stretch", type=float, default=1.25, help="tempo augmentation: max stretch factor")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--eval-every", type=int, default=150)
+    ap.add_argument("--export", type=Path, default=REPO / "cache" / "beats_tcn.npz")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    items = load_items(args.data)
+    train = [it for it in items if not it["tune"]]
+    tune = [it for it in items if it["tune"]]
+    print(f"{len(train)} train items, {len(tune)} tune items", flush=True)
+    allf = np.concatenate([it["feats"][::5].astype(np.float32) for it in train[::2]])
+    diff = np.maximum(np.diff(allf, axis=0, prepend=allf[:1]), 0)
+    stack = np.concatenate([allf, diff], axis=1)
+    model = TCN(2 * allf.shape[1], args.channels, DILATIONS, len(OUTPUTS), 0.1)
+    model.mean.copy_(torch.from_numpy(stack.mean(0)))
+    model.std.copy_(torch.from_numpy(stack.std(0) + 1e-3))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    lossf = nn.BCEWithLogitsLoss(reduction="none", pos_weight=torch.tensor([4.0, 8.0]))
+    vdata = [(torch.from_numpy(it["feats"].astype(np.float32))[None],
+              torch.from_numpy(targets(it["beats"], it["down"], len(it["feats"])))[None]) for it in tune]
+    t0 = time.time()
+    budget = args.minutes * 60
+    step, best = 0, math.inf
+    warmup = 200
+    while True:
+        frac = (time.time() - t0) / budget
+        if frac >= 1:
+            break
+        lr = args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac))) * min(1.0, (step + 1) / warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        model.train()
+        x, y, m = batch(train, rng, args.batch, args.length, args.stretch)
+        loss = (lossf(model(x), y) * m).sum() / (m.sum() * 2)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        step += 1
+        if step % args.eval_every == 0:
+            model.eval()
+            with torch.no_grad():
+                vl = float(np.mean([lossf(model(vx), vy).mean().item() for vx, vy in vdata]))
+            print(f"step {step} t={time.time() - t0:.0f}s lr={lr:.2e} loss={loss.item():.4f} val={vl:.4f}",
+                  flush=True)
+            if vl < best:
+                best = vl
+                ref_in = tune[0]["feats"][:1200].astype(np.float32)
+                with torch.no_grad():
+                    ref_out = torch.sigmoid(model(torch.from_numpy(ref_in)[None]))[0].numpy()
+                export(model, args.export, {"val_loss": np.array(vl), "steps": np.array(step),
+                                            "ref_input": ref_in, "ref_output": ref_out.astype(np.float32)})
+    print(f"done: {step} steps, best val {best:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
