@@ -21,8 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
+import functools
 import json
+import multiprocessing
 import os
+import resource
 import socket
 import sqlite3
 import subprocess
@@ -30,8 +35,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import websockets
 
@@ -49,10 +56,11 @@ def pct(values: list[float], q: float) -> float:
     return v[min(len(v) - 1, int(q / 100.0 * len(v)))]
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds used so far by a process (Linux /proc)."""
+def cpu_split_s(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds used so far by a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
 
 
 def http_json(url: str, body: dict[str, Any] | None = None) -> Any:
@@ -62,11 +70,14 @@ def http_json(url: str, body: dict[str, Any] | None = None) -> Any:
         return json.loads(r.read())
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(data: Path, *, src: Path | None = None) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src.resolve()), env.get("PYTHONPATH")) if p)
     proc = subprocess.Popen([sys.executable, "-m", "backbeat.cli.main", "serve", "--port", str(port),
                              "--data-dir", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env=env)
     base = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -170,23 +181,238 @@ async def player(base: str, session: str, name: str, notes: list[dict[str, Any]]
 
 async def capacity(base: str, db_path: Path, notes: list[dict[str, Any]], n_players: int,
                    duration_s: float, late_ms: float) -> dict[str, Any]:
+    """The load test on the ``websockets`` client library, every player in this process."""
     out: dict[str, Any] = {"lat": [], "lost": 0, "late": 0, "hits": 0}
     sessions = [http_json(f"http://{base}/api/sessions", {"song_id": 1})["id"]
                 for _ in range((n_players + 1) // 2)]
     start_at = time.perf_counter() + 3.0 + n_players * 0.01
     tasks = [player(base, sessions[i // 2], f"p{i}", notes, duration_s,
                     start_at + (i % 20) * 0.005, late_ms, out) for i in range(n_players)]
+    c0 = _own_cpu_s()
     await asyncio.gather(*tasks)
+    return {"players": n_players, "hits": out["hits"], "sessions": sessions, "lost": out["lost"],
+            "late": out["late"], "lat": out["lat"], "client_cpu_s": _own_cpu_s() - c0}
+
+
+# -- the cheap load client ----------------------------------------------------------------------
+#
+# The capacity figure should measure the server, yet the load clients share the machine with it.
+# ``websockets`` spends far more CPU per message than the server's own frame handling, so the
+# default client speaks just enough of RFC 6455 for the test: an upgrade request, text frames out
+# (masked with an all-zero key, so a frame is its header plus the JSON as is), and unmasked frames in.
+# Each player's hits are timer callbacks (no task per player), and the clients run in
+# ``--client-procs`` processes of their own so that their CPU time can be reported beside the server's.
+
+_ZERO_MASK = b"\x00\x00\x00\x00"
+
+
+def _ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A masked client frame (FIN set) with a zero masking key: the payload goes out unchanged."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x80 | opcode, 0x80 | n))
+    elif n < 65536:
+        head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+    return head + _ZERO_MASK + payload
+
+
+class RawPlayer(asyncio.Protocol):
+    """One load-test player on a minimal WebSocket client (see the note above)."""
+
+    def __init__(self, host: str, session: str, name: str, pads: list[bytes], late_ms: float) -> None:
+        self.host, self.session, self.name, self.pads, self.late_ms = host, session, name, pads, late_ms
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.upgraded = False
+        self.joined: asyncio.Future[None] = self.loop.create_future()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.sent: dict[int, float] = {}
+        self.lat: list[float] = []
+        self.frames = 0
+        self.msgs = 0
+        self.seq = 0
+        self.t0 = 0.0
+        self.t0_loop = 0.0
+        self.duration_s = 0.0
+        self.sending = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write((f"GET /ws/play HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
+                              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                              "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for fut in (self.joined, self.done):
+            if not fut.done():
+                fut.set_exception(ConnectionError(f"{self.name}: connection lost"))
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.upgraded:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in buf[:end]:
+                raise SystemExit(f"{self.name}: upgrade refused: {bytes(buf[:end])!r}")
+            self.upgraded = True
+            del buf[:end + 4]
+            self.send_json({"v": 1, "type": "join", "session": self.session, "player": self.name,
+                            "level": "expert", "device": "keyboard", "batch": True})
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            opcode, ln = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
+            head = 2
+            if ln == 126:
+                if n - pos < 4:
+                    break
+                ln, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                ln, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if n - pos < head + ln:
+                break
+            payload = bytes(buf[pos + head:pos + head + ln])
+            pos += head + ln
+            if opcode == 0x1:
+                self.on_text(payload)
+            elif opcode == 0x9 and self.transport is not None:
+                self.transport.write(_ws_frame(payload, 0xA))
+            elif opcode == 0x8:
+                if not self.done.done():
+                    self.done.set_result(None)
+        del buf[:pos]
+
+    def on_text(self, payload: bytes) -> None:
+        msg = json.loads(payload)
+        now = time.perf_counter()
+        batch = msg if isinstance(msg, list) else (msg,)
+        self.frames += 1
+        self.msgs += len(batch)
+        for m in batch:
+            kind = m.get("type")
+            if kind == "judgment":
+                sent = self.sent.pop(m.get("seq"), None)
+                if sent is not None:
+                    self.lat.append((now - sent) * 1000)
+            elif kind == "joined":
+                self.joined.set_result(None)
+            elif kind == "result":
+                if not self.done.done():
+                    self.done.set_result(None)
+            elif kind == "error":
+                raise SystemExit(f"{self.name}: {m}")
+
+    def send_json(self, msg: dict[str, Any]) -> None:
+        assert self.transport is not None
+        self.transport.write(_ws_frame(json.dumps(msg).encode()))
+
+    def start(self, start_at: float, duration_s: float) -> None:
+        """Send a hit every 100 ms from ``start_at`` (perf_counter time) for ``duration_s``."""
+        self.duration_s = duration_s
+        self.t0 = start_at
+        self.t0_loop = self.loop.time() + (start_at - time.perf_counter())
+        self.sending = True
+        self.loop.call_at(self.t0_loop, self.fire)
+
+    def fire(self) -> None:
+        now = time.perf_counter()
+        if now - self.t0 >= self.duration_s or self.transport is None or self.transport.is_closing():
+            self.sending = False
+            return
+        seq = self.seq
+        self.sent[seq] = now
+        self.transport.write(_ws_frame(b'{"v":1,"type":"hit","seq":%d,"t_song_s":%.4f,"pad":%s}'
+                                       % (seq, 0.5 + now - self.t0, self.pads[seq % len(self.pads)])))
+        self.seq = seq + 1
+        self.loop.call_at(self.t0_loop + self.seq * 0.1, self.fire)
+
+
+def _own_cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+async def _raw_clients(base: str, jobs: list[tuple[str, str]], pads: list[bytes], duration_s: float,
+                       start_at: float, late_ms: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    host, port = base.rsplit(":", 1)
+    players: list[RawPlayer] = []
+    for session, name in jobs:
+        _, p = await loop.create_connection(functools.partial(RawPlayer, base, session, name, pads, late_ms),
+                                            host, int(port))
+        players.append(p)
+    await asyncio.gather(*(p.joined for p in players))
+    c0 = _own_cpu_s()
+    for i, p in enumerate(players):
+        p.start(start_at + (i % 20) * 0.005, duration_s)
+    await asyncio.sleep(max(0.0, start_at + duration_s - time.perf_counter()))
+    while any(p.sending for p in players):
+        await asyncio.sleep(0.05)
+    for _ in range(100):  # wait up to 10 s for the last judgments
+        if not any(p.sent for p in players):
+            break
+        await asyncio.sleep(0.1)
+    cpu = _own_cpu_s() - c0
+    lost = sum(len(p.sent) for p in players)
+    for p in players:
+        p.send_json({"v": 1, "type": "end"})
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        await asyncio.wait_for(asyncio.gather(*(p.done for p in players)), 30)
+    for p in players:
+        if p.transport is not None:
+            p.transport.close()
+    lat = [x for p in players for x in p.lat]
+    return {"lat": lat, "lost": lost, "late": sum(1 for x in lat if x > late_ms),
+            "hits": sum(p.seq for p in players), "client_cpu_s": cpu,
+            "frames": sum(p.frames for p in players), "msgs": sum(p.msgs for p in players)}
+
+
+def _raw_client_process(base: str, jobs: list[tuple[str, str]], pads: list[bytes], duration_s: float,
+                        start_at: float, late_ms: float) -> dict[str, Any]:
+    try:
+        import uvloop
+        run: Callable[..., Any] = uvloop.run
+    except ImportError:
+        run = asyncio.run
+    result: dict[str, Any] = run(_raw_clients(base, jobs, pads, duration_s, start_at, late_ms))
+    return result
+
+
+def capacity_raw(base: str, notes: list[dict[str, Any]], n_players: int, duration_s: float, late_ms: float,
+                 procs: int) -> dict[str, Any]:
+    """The load test with the cheap client, players spread over ``procs`` client processes."""
+    sessions = [http_json(f"http://{base}/api/sessions", {"song_id": 1})["id"]
+                for _ in range((n_players + 1) // 2)]
+    jobs = [(sessions[i // 2], f"p{i}") for i in range(n_players)]
+    pads = [json.dumps(n["pad"]).encode() for n in notes]
+    start_at = time.perf_counter() + 3.0 + n_players * 0.01
+    procs = max(1, min(procs, n_players))
+    with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork")) as ex:
+        futs = [ex.submit(_raw_client_process, base, jobs[k::procs], pads, duration_s, start_at, late_ms)
+                for k in range(procs)]
+        parts = [f.result() for f in futs]
+    lat = [x for r in parts for x in r["lat"]]
+    return {"players": n_players, "hits": sum(r["hits"] for r in parts), "sessions": sessions,
+            "lost": sum(r["lost"] for r in parts), "late": sum(r["late"] for r in parts), "lat": lat,
+            "client_cpu_s": sum(r["client_cpu_s"] for r in parts),
+            "frames": sum(r["frames"] for r in parts), "msgs": sum(r["msgs"] for r in parts)}
+
+
+def count_stored(db_path: Path, sessions: list[str]) -> int:
     con = sqlite3.connect(db_path)
     try:
         q = ",".join("?" * len(sessions))
-        stored = con.execute(f"SELECT COUNT(*) FROM hits WHERE session_id IN ({q})",
-                             [int(s) for s in sessions]).fetchone()[0]
+        return int(con.execute(f"SELECT COUNT(*) FROM hits WHERE session_id IN ({q})",
+                               [int(s) for s in sessions]).fetchone()[0])
     finally:
         con.close()
-    return {"players": n_players, "hits": out["hits"], "stored": stored, "lost": out["lost"],
-            "late": out["late"], "p50_ms": pct(out["lat"], 50), "p99_ms": pct(out["lat"], 99),
-            "max_ms": max(out["lat"]) if out["lat"] else float("nan")}
 
 
 def seat_cost(n_hits: int = 3000, repeats: int = 5) -> None:
@@ -240,12 +466,19 @@ def main() -> None:
     ap.add_argument("--duration-s", type=float, default=20.0)
     ap.add_argument("--latency-hits", type=int, default=1000)
     ap.add_argument("--late-ms", type=float, default=50.0)
+    ap.add_argument("--client", choices=("raw", "websockets"), default="raw",
+                    help="load client of the capacity test: the minimal one (default) or the websockets "
+                         "library in this process (how figures before 2026-11-24 were measured)")
+    ap.add_argument("--client-procs", type=int, default=1,
+                    help="processes the raw load client's players are spread over (default 1)")
+    ap.add_argument("--server-src", type=Path, default=None,
+                    help="run the server from another checkout's src/ (before/after comparisons)")
     args = ap.parse_args()
     if args.seat_only:
         seat_cost()
         return
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = start_server(Path(tmp))
+        proc, base = start_server(Path(tmp), src=args.server_src)
         try:
             notes = http_json(f"http://{base}/api/songs/1/chart?level=expert")["notes"]
             print(f"server pid {proc.pid} at {base} (e.g. py-spy record --pid {proc.pid})", flush=True)
@@ -257,20 +490,37 @@ def main() -> None:
                   f"p99 {lat['ping_p99_ms']:.2f} ms")
             if args.latency_only:
                 return
+            client = (f"raw client in {args.client_procs} process(es)" if args.client == "raw"
+                      else "websockets client in the bench process")
             print(f"capacity: {args.duration_s:.0f} s at 10 hits/s per player (no ticks between hits); "
-                  f"late = judgment later than {args.late_ms:.0f} ms")
+                  f"late = judgment later than {args.late_ms:.0f} ms; {client}")
             print("players  hits    stored  lost  late  p50 ms  p99 ms  max ms  server CPU ms/hit  "
-                  "players/core  load avg")
+                  "players/core  client CPU ms/hit  load avg")
+            db_path = Path(tmp) / "backbeat.db"
             for n in args.players:
-                c0 = cpu_s(proc.pid)
-                r = asyncio.run(capacity(base, Path(tmp) / "backbeat.db", notes, n, args.duration_s,
-                                         args.late_ms))
-                per_hit_ms = (cpu_s(proc.pid) - c0) * 1000 / max(1, r["hits"])
+                u0, s0 = cpu_split_s(proc.pid)
+                if args.client == "raw":
+                    r = capacity_raw(base, notes, n, args.duration_s, args.late_ms, args.client_procs)
+                else:
+                    r = asyncio.run(capacity(base, db_path, notes, n, args.duration_s, args.late_ms))
+                u1, s1 = cpu_split_s(proc.pid)
+                per_hit_ms = (u1 + s1 - u0 - s0) * 1000 / max(1, r["hits"])
+                sys_share = (s1 - s0) / max(1e-9, u1 + s1 - u0 - s0)
+                client_ms = r["client_cpu_s"] * 1000 / max(1, r["hits"])
+                stored = count_stored(db_path, r["sessions"])
+                lats = r["lat"]
+                worst = max(lats) if lats else float("nan")
                 # One core spends 1000 ms per second; a player needs 10 hits/s (ticks included in the cost).
                 per_core = 1000.0 / (per_hit_ms * 10) if per_hit_ms > 0 else float("inf")
-                print(f"{r['players']:7d}  {r['hits']:6d}  {r['stored']:6d}  {r['lost']:4d}  {r['late']:4d}  "
-                      f"{r['p50_ms']:6.2f}  {r['p99_ms']:6.2f}  {r['max_ms']:6.1f}  {per_hit_ms:17.3f}  "
-                      f"{per_core:12.0f}  {os.getloadavg()[0]:8.1f}", flush=True)
+                print(f"{r['players']:7d}  {r['hits']:6d}  {stored:6d}  {r['lost']:4d}  {r['late']:4d}  "
+                      f"{pct(lats, 50):6.2f}  {pct(lats, 99):6.2f}  {worst:6.1f}  "
+                      f"{per_hit_ms:17.3f}  {per_core:12.0f}  {client_ms:17.3f}  {os.getloadavg()[0]:8.1f}",
+                      flush=True)
+                if "frames" in r:
+                    hits = max(1, r["hits"])
+                    print(f"         server messages per hit {r['msgs'] / hits:.2f} "
+                          f"in {r['frames'] / hits:.2f} frames (join to result); "
+                          f"server CPU {sys_share:.0%} in the kernel", flush=True)
         finally:
             proc.terminate()
             proc.wait(15)
