@@ -364,3 +364,50 @@ def test_hit_writer_commits_all_players_of_a_round_in_one_transaction(tmp_path: 
     assert writer.committed == 50 and writer.batches == 1 and writer.errors == []
     assert db.count_hits(ses2.id) == 50
     db.close()
+
+
+def test_batch_client_gets_waiting_messages_in_one_frame(app_env: Any) -> None:
+    client, db_path, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "batcher", batch=True))
+        joined = ws.receive_json()
+        assert joined["type"] == "joined" and joined["batch"] is True
+        # One tick makes five misses final at once: they go out together, as one JSON array.
+        ws.send_text(json.dumps({"v": 1, "type": "tick", "t_song_s": notes[5]["t"] + 1.0}))
+        frame = ws.receive_json()
+        assert isinstance(frame, list) and len(frame) >= 5
+        assert [m["judgment"] for m in frame[:5]] == ["miss"] * 5
+        n = notes[40]
+        ws.send_text(hit_msg(0, n["t"], n["pad"], n["cymbal"]))
+        seen: list[dict[str, Any]] = []
+        while not any(m["type"] == "judgment" and m["seq"] == 0 for m in seen):
+            frame = ws.receive_json()
+            seen.extend(frame if isinstance(frame, list) else [frame])
+        mine = next(m for m in seen if m["type"] == "judgment" and m["seq"] == 0)
+        assert mine["judgment"] == "perfect" and mine["v"] == 1
+        ws.send_text(json.dumps({"v": 1, "type": "end"}))
+        frames, code = receive_close(ws)
+    msgs = [m for f in frames for m in (f if isinstance(f, list) else [f])]
+    assert code == CLOSE_NORMAL and msgs[-1]["type"] == "result"
+    assert [h.seq for h in stored_hits(db_path, session)] == [0]
+
+
+def test_judgment_json_matches_the_generic_encoder() -> None:
+    from backbeat.core.judgment import Judgment
+    from backbeat.core.kit import Pad
+    from backbeat.engine import InputHit, JudgmentEvent
+    from backbeat.web.play_socket import judgment_json
+
+    hit = InputHit(time_s=1.25, pad=Pad.YELLOW, velocity=90, cymbal=True, seq=7)
+    events = [
+        JudgmentEvent(Judgment.PERFECT, 1.25, Pad.YELLOW, 3, 1.2499999, 0.0001, hit, 12, 2, 1234),
+        JudgmentEvent(Judgment.GOOD, 1e-7, Pad.KICK, 0, 0.0, -61.5, hit, 1, 1, 50),
+        JudgmentEvent(Judgment.MISS, 2.5, Pad.GREEN, 9, 2.4, None, None, 0, 1, 1234),
+        JudgmentEvent(Judgment.OVERHIT, 3.0, Pad.RED, None, None, None, hit, 0, 1, 0, free=True),
+        JudgmentEvent(Judgment.OVERHIT, 1e300, Pad.BLUE, None, None, None,
+                      InputHit(time_s=1e300, pad=Pad.BLUE), 0, 1, 0),
+    ]
+    for e in events:
+        want = {**e.to_dict(), "v": 1, "type": "judgment", "stored": 6}
+        assert json.loads(judgment_json(e, 6)) == want

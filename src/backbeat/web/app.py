@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.routing import WebSocketRoute
 
 from backbeat import __version__
 from backbeat.core.errors import AudioError, BackbeatError
@@ -41,7 +42,7 @@ from backbeat.services.calibration import get_calibration, record_calibration
 from backbeat.services.library import Library, SongNotFoundError, check_audio_file
 from backbeat.services.sessions import HitWriter, LiveSessions, SessionError
 from backbeat.storage.database import Database
-from backbeat.web.play_socket import play_socket
+from backbeat.web.play_socket import PlaySocketApp
 from backbeat.web.settings import ServerSettings
 from backbeat.web.uploads import receive_upload
 
@@ -271,8 +272,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     def get_session(session_id: int, s: Services) -> dict[str, Any]:
         return s.sessions.describe(session_id)
 
-    @app.websocket("/ws/play")
-    async def ws_play(ws: WebSocket) -> None:
-        await play_socket(ws, ws.app.state.services)
+    # A plain ASGI endpoint: hits and judgments skip the framework's per-message WebSocket wrapper.
+    app.router.routes.append(WebSocketRoute("/ws/play", PlaySocketApp(), name="play"))
 
     return app

@@ -3,11 +3,18 @@
 The receiver validates every message (size, JSON schema, protocol version,
 finite song times within the song ± 10 s, rate limit) and judges hits
 through the player's :class:`~backbeat.services.sessions.Seat` on the spot;
-judgments go to a bounded outgoing queue that the sender task drains. On a
-violation the client gets an ``error`` message and the socket is closed with
-a matching close code (see :mod:`backbeat.web.protocol`); other sockets are
-not affected. Whatever happens, the player's hits are stored and the seat is
-released with its result.
+judgments go, already encoded, to a bounded outgoing queue that the sender
+task drains. On a violation the client gets an ``error`` message and the
+socket is closed with a matching close code (see :mod:`backbeat.web.protocol`);
+other sockets are not affected. Whatever happens, the player's hits are
+stored and the seat is released with its result.
+
+The socket is served as a plain ASGI app (:class:`PlaySocketApp`), calling
+the server's ``receive`` and ``send`` directly: every hit and judgment goes
+through this path, so it avoids the per-message work of a framework
+WebSocket wrapper. A client that joined with ``"batch": true`` gets every
+message queued for it at the moment the sender runs in ONE frame, as a JSON
+array; a client that did not gets one message per frame, as before.
 """
 
 from __future__ import annotations
@@ -16,14 +23,15 @@ import asyncio
 import contextlib
 import functools
 import json
+import math
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-
 from backbeat.core.errors import BackbeatError
+from backbeat.core.kit import Pad
 from backbeat.engine import JudgmentEvent
 from backbeat.services.sessions import DuplicatePlayerError, Seat, ServerBusyError, SessionError
 from backbeat.web.protocol import (
@@ -48,11 +56,18 @@ from backbeat.web.protocol import (
 if TYPE_CHECKING:
     from backbeat.web.app import AppServices
 
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
 #: Outgoing messages waiting for a slow client before it is disconnected.
 OUT_QUEUE_SIZE = 1024
+#: Most messages sent in one frame to a client that asked for batches.
+MAX_BATCH_MESSAGES = 64
 #: How long a client may take to join after connecting, seconds.
 JOIN_TIMEOUT_S = 10.0
-#: A standalone stored-hit acknowledgement follows a commit after this long if no judgment carried it.
+#: A stored-hit watermark that no judgment carried for this long goes out on its own ("stored"); the
+#: check runs every STORED_ACK_INTERVAL_S, so the delay after the commit is between one and two intervals.
 STORED_ACK_INTERVAL_S = 0.25
 
 #: One compact JSON encoder for every message sent (json.dumps with options builds one per call).
@@ -79,39 +94,77 @@ class _Close:
     reason: str
 
 
-def _event_msg(e: JudgmentEvent) -> dict[str, Any]:
-    d = e.to_dict()
-    d["v"] = PROTOCOL_VERSION
-    d["type"] = "judgment"
-    return d
+def _num(x: float | None) -> str:
+    """A number (or None) as JSON, exactly as :data:`_encode` writes it."""
+    if x is None:
+        return "null"
+    if math.isfinite(x):
+        return repr(x)
+    return _encode(x)
+
+
+_JUDGMENT_JSON = ('{"judgment":"%s","time_s":%s,"pad":"%s","note_index":%s,"note_time_s":%s,'
+                  '"offset_ms":%s,"seq":%s,"velocity":%s,"combo":%d,"multiplier":%d,"score":%d,'
+                  '"free":%s,"v":' + str(PROTOCOL_VERSION) + ',"type":"judgment","stored":%d}')
+_PAD_NAMES = {pad: pad.name.lower() for pad in Pad}
+
+
+def judgment_json(e: JudgmentEvent, stored: int) -> str:
+    """The ``judgment`` message of an engine event, encoded: :meth:`JudgmentEvent.to_dict` plus
+    ``v``, ``type`` and ``stored``, written directly (the hot path of every hit).
+    """
+    hit = e.input
+    return _JUDGMENT_JSON % (
+        e.judgment.value, _num(e.time_s), _PAD_NAMES[e.pad],
+        "null" if e.note_index is None else int(e.note_index), _num(e.note_time_s), _num(e.offset_ms),
+        "null" if hit is None or hit.seq is None else int(hit.seq),
+        "null" if hit is None else int(hit.velocity),
+        e.combo, e.multiplier, e.score, "true" if e.free else "false", stored)
 
 
 class PlayConnection:
-    """State of one /ws/play socket."""
+    """State of one /ws/play socket.
 
-    def __init__(self, ws: WebSocket, services: AppServices) -> None:
-        self.ws = ws
+    Parameters
+    ----------
+    receive, send
+        The ASGI callables of the socket (after the handshake).
+    services
+        The app's services.
+    """
+
+    def __init__(self, receive: Receive, send: Send, services: AppServices) -> None:
+        self._receive = receive
+        self._send = send
         self.services = services
-        self.out: asyncio.Queue[dict[str, Any] | _Close] = asyncio.Queue(maxsize=OUT_QUEUE_SIZE)
+        self.out: deque[str | _Close] = deque()
+        self._out_ready: asyncio.Future[None] | None = None
         self.limiter = RateLimiter()
         self.seat: Seat | None = None
         self.loop = asyncio.get_running_loop()
+        self.batch = False
+        self.connected = True
         self.closing = False
         self.pending_close: tuple[int, str, tuple[str, str] | None] | None = None
         self.stored_seq = -1
         self.acked_seq = -1
+        self._ack_due = -1
         self._ack_scheduled = False
 
     # -- output ---------------------------------------------------------------
-    def send(self, msg: dict[str, Any]) -> None:
-        """Queue a message; a client that does not read its messages is disconnected."""
+    def _wake_sender(self) -> None:
+        ready = self._out_ready
+        if ready is not None and not ready.done():
+            ready.set_result(None)
+
+    def send(self, msg: dict[str, Any] | str) -> None:
+        """Queue a message (a dict or its JSON); a client that does not read its messages is disconnected."""
         if self.closing:
             return
-        try:
-            self.out.put_nowait(msg)
-        except asyncio.QueueFull:
-            raise ProtocolViolation("too_slow", "client is not reading its messages",
-                                    close_code=CLOSE_POLICY) from None
+        if len(self.out) >= OUT_QUEUE_SIZE:
+            raise ProtocolViolation("too_slow", "client is not reading its messages", close_code=CLOSE_POLICY)
+        self.out.append(msg if isinstance(msg, str) else _encode(msg))
+        self._wake_sender()
 
     def close(self, code: int, reason: str, *, error: tuple[str, str] | None = None) -> None:
         """Stop reading; the error and close frame are sent once the player's hits are stored."""
@@ -125,67 +178,100 @@ class PlayConnection:
         self.closing = True
         code, reason, error = self.pending_close or (CLOSE_NORMAL, "bye", None)
         # Make room for the last two messages if the queue is full.
-        while self.out.qsize() > OUT_QUEUE_SIZE - 2:
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.out.get_nowait()
+        while len(self.out) > OUT_QUEUE_SIZE - 2:
+            self.out.popleft()
         if error is not None:
-            self.out.put_nowait(error_message(*error))
-        self.out.put_nowait(_Close(code, reason))
+            self.out.append(_encode(error_message(*error)))
+        self.out.append(_Close(code, reason))
+        self._wake_sender()
 
     def _note_stored(self, seq: int) -> None:
-        # On the event loop. Judgments carry the highest stored seq ("stored" field); a standalone "stored"
-        # message goes out only when no judgment has carried the latest value for a while.
-        self.stored_seq = max(self.stored_seq, seq)
+        # On the event loop, after each commit round holding hits of this player. Judgments carry the
+        # highest stored seq ("stored" field); a standalone "stored" message goes out only for a value
+        # that no judgment carried for a whole check interval (a player who stopped playing).
+        if seq > self.stored_seq:
+            self.stored_seq = seq
         if not self._ack_scheduled:
             self._ack_scheduled = True
+            self._ack_due = self.stored_seq
             self.loop.call_later(STORED_ACK_INTERVAL_S, self._send_stored)
 
     def _send_stored(self) -> None:
         self._ack_scheduled = False
-        if self.stored_seq > self.acked_seq and not self.closing and self.out.qsize() < OUT_QUEUE_SIZE // 2:
+        if self.closing or self.stored_seq <= self.acked_seq:
+            return
+        if self._ack_due > self.acked_seq and len(self.out) < OUT_QUEUE_SIZE // 2:
             self.acked_seq = self.stored_seq
-            self.out.put_nowait({"v": PROTOCOL_VERSION, "type": "stored", "seq": self.stored_seq})
+            self.out.append(_encode({"v": PROTOCOL_VERSION, "type": "stored", "seq": self.stored_seq}))
+            self._wake_sender()
+        else:  # newer commits, not yet an interval old: check them at the next interval
+            self._ack_scheduled = True
+            self._ack_due = self.stored_seq
+            self.loop.call_later(STORED_ACK_INTERVAL_S, self._send_stored)
 
-    def _judgment(self, e: JudgmentEvent) -> dict[str, Any]:
-        msg = _event_msg(e)
-        msg["stored"] = self.stored_seq
-        self.acked_seq = self.stored_seq
-        return msg
+    def _send_judgments(self, events: list[JudgmentEvent]) -> None:
+        stored = self.stored_seq
+        for e in events:
+            self.send(judgment_json(e, stored))
+        if events:
+            self.acked_seq = stored
 
     async def sender(self) -> None:
         """Drain the outgoing queue until a close item."""
+        out = self.out
+        send = self._send
         while True:
-            item = await self.out.get()
+            if not out:
+                self._out_ready = self.loop.create_future()
+                await self._out_ready
+                self._out_ready = None
+                continue
+            item = out.popleft()
             if isinstance(item, _Close):
-                if self.ws.client_state == WebSocketState.CONNECTED:
+                if self.connected:
                     with contextlib.suppress(Exception):
-                        await self.ws.close(item.code, item.reason)
+                        await send({"type": "websocket.close", "code": item.code, "reason": item.reason})
                 return
+            if self.batch and out and not isinstance(out[0], _Close):
+                items = [item]
+                while out and len(items) < MAX_BATCH_MESSAGES and not isinstance(out[0], _Close):
+                    items.append(out.popleft())  # type: ignore[arg-type]  # not a _Close: checked above
+                item = "[" + ",".join(items) + "]"
             try:
-                await self.ws.send_text(_encode(item))
+                await send({"type": "websocket.send", "text": item})
             except Exception:  # the client went away; the receiver will notice
                 return
 
     # -- input ----------------------------------------------------------------
     async def receiver(self) -> None:
         """Read, validate and handle messages until the socket closes or the player ends."""
+        receive = self._receive
+        limiter = self.limiter
         while self.pending_close is None:
-            timeout = JOIN_TIMEOUT_S if self.seat is None else None
-            try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout)
-            except TimeoutError:
-                self.close(CLOSE_POLICY, "join timeout", error=("join_timeout", "send a join message first"))
-                return
-            if message["type"] == "websocket.disconnect":
+            if self.seat is None:  # only the join has a deadline
+                try:
+                    message = await asyncio.wait_for(receive(), JOIN_TIMEOUT_S)
+                except TimeoutError:
+                    self.close(CLOSE_POLICY, "join timeout",
+                               error=("join_timeout", "send a join message first"))
+                    return
+            else:
+                message = await receive()
+            if message["type"] != "websocket.receive":
+                self.connected = False  # websocket.disconnect
                 return
             raw = message.get("text")
             if raw is None:
                 raw = message.get("bytes") or b""
             try:
-                if not self.limiter.allow(time.monotonic()):
+                if not limiter.allow(time.monotonic()):
                     raise ProtocolViolation("rate_limit", "too many messages (limit "
-                                            f"{self.limiter.rate_per_s:.0f}/s)", close_code=CLOSE_RATE_LIMIT)
-                await self.handle(parse_message(raw))
+                                            f"{limiter.rate_per_s:.0f}/s)", close_code=CLOSE_RATE_LIMIT)
+                msg = parse_message(raw)
+                if isinstance(msg, HitMsg):
+                    self.hit(msg)
+                else:
+                    await self.handle(msg)
             except ProtocolViolation as exc:
                 self.close(exc.close_code, exc.code, error=(exc.code, str(exc)))
                 return
@@ -206,24 +292,27 @@ class PlayConnection:
         if not joining.cancelled() and joining.exception() is None:
             _start_in_thread(self.services.sessions.leave, joining.result(), finished=False)
 
+    def hit(self, msg: HitMsg) -> None:
+        """Judge a hit at once and queue its judgment (and the misses it made final)."""
+        seat = self.seat
+        if seat is None:
+            raise ProtocolViolation("not_joined", "send join before hits")
+        check_song_time(msg.t_song_s, duration_s=seat.duration_s)
+        if msg.seq <= seat.last_seq:
+            raise ProtocolViolation("bad_seq", f"hit seq {msg.seq} does not follow {seat.last_seq}")
+        self._send_judgments(seat.hit(seq=msg.seq, t_song_s=msg.t_song_s, pad=msg.pad,
+                                      velocity=msg.velocity, cymbal=msg.cymbal))
+
     async def handle(self, msg: JoinMsg | HitMsg | TickMsg | EndMsg) -> None:
         """Act on one valid message."""
         seat = self.seat
         if isinstance(msg, HitMsg):
-            if seat is None:
-                raise ProtocolViolation("not_joined", "send join before hits")
-            check_song_time(msg.t_song_s, duration_s=seat.duration_s)
-            if msg.seq <= seat.last_seq:
-                raise ProtocolViolation("bad_seq", f"hit seq {msg.seq} does not follow {seat.last_seq}")
-            for e in seat.hit(seq=msg.seq, t_song_s=msg.t_song_s, pad=msg.pad, velocity=msg.velocity,
-                              cymbal=msg.cymbal):
-                self.send(self._judgment(e))
+            self.hit(msg)
         elif isinstance(msg, TickMsg):
             if seat is None:
                 raise ProtocolViolation("not_joined", "send join before ticks")
             check_song_time(msg.t_song_s, duration_s=seat.duration_s)
-            for e in seat.tick(msg.t_song_s):
-                self.send(self._judgment(e))
+            self._send_judgments(seat.tick(msg.t_song_s))
         elif isinstance(msg, JoinMsg):
             if seat is not None:
                 raise ProtocolViolation("already_joined", "this socket already joined")
@@ -243,10 +332,11 @@ class PlayConnection:
                 raise
             new.notify_stored = self._note_stored  # called on the event loop (see app.py)
             self.seat = new
+            self.batch = msg.batch
             self.send({"v": PROTOCOL_VERSION, "type": "joined", "session": str(session_id),
                        "player": msg.player, "part": new.part, "level": new.level,
                        "notes": len(new.engine.notes), "duration_s": new.duration_s,
-                       "resumed": new.resumed, "last_seq": new.last_seq,
+                       "resumed": new.resumed, "last_seq": new.last_seq, "batch": msg.batch,
                        "calibration_offset_ms": new.engine.settings.calibration_offset_ms})
         elif isinstance(msg, EndMsg):
             if seat is None:
@@ -257,15 +347,18 @@ class PlayConnection:
             self.close(CLOSE_NORMAL, "done")
 
 
-async def play_socket(ws: WebSocket, services: AppServices) -> None:
-    """Serve one /ws/play connection."""
-    await ws.accept()
-    conn = PlayConnection(ws, services)
+async def play_socket(receive: Receive, send: Send, services: AppServices) -> None:
+    """Serve one /ws/play connection (ASGI ``receive`` and ``send`` of a ``websocket`` scope)."""
+    first = await receive()
+    if first["type"] != "websocket.connect":  # the client left during the handshake
+        return
+    await send({"type": "websocket.accept"})
+    conn = PlayConnection(receive, send, services)
     sender = asyncio.create_task(conn.sender())
     try:
         await conn.receiver()
-    except WebSocketDisconnect:
-        pass
+    except OSError:  # the connection broke under a send or receive
+        conn.connected = False
     except Exception as exc:  # report, close this socket only
         conn.close(CLOSE_SERVER_ERROR, "server error", error=("server_error", f"internal error: {exc}"))
     finally:
@@ -276,3 +369,11 @@ async def play_socket(ws: WebSocket, services: AppServices) -> None:
         conn.flush_close()
         with contextlib.suppress(asyncio.TimeoutError, Exception):
             await asyncio.wait_for(sender, 5.0)
+
+
+class PlaySocketApp:
+    """The ``/ws/play`` endpoint as a plain ASGI app (mounted with ``add_websocket_route``)."""
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        """Serve one connection; the services come from the app that routed it."""
+        await play_socket(receive, send, scope["app"].state.services)

@@ -6,7 +6,8 @@ Every message is a JSON object ``{"v": 1, "type": ..., ...}`` of at most
 ``join``
     ``session`` (str), ``player`` (str), ``part`` (str), ``level`` (str),
     ``mode`` ("pads" | "any_pad"), ``rate`` (0.25-2.0), ``device`` (str),
-    optional ``from_s`` / ``to_s`` (practice range: only notes in it are judged).
+    optional ``from_s`` / ``to_s`` (practice range: only notes in it are judged),
+    optional ``batch`` (bool): the client accepts several messages in one frame, as a JSON array.
 ``hit``
     ``seq`` (int >= 0, increasing), ``t_song_s`` (finite float), ``pad``
     (0-4 or "kick"/"red"/"yellow"/"blue"/"green"), ``velocity`` (1-127),
@@ -19,7 +20,10 @@ Every message is a JSON object ``{"v": 1, "type": ..., ...}`` of at most
 Server to client: ``joined``, ``judgment`` (with ``stored``: the highest
 hit seq committed to the database so far), ``stored`` (the same, sent on
 its own when no judgment carried it), ``result``, ``error`` (``code`` and
-``message``, followed by a close with one of the ``CLOSE_*`` codes).
+``message``, followed by a close with one of the ``CLOSE_*`` codes). One
+message per frame; a client that joined with ``batch`` true gets the
+messages waiting for it as ONE frame holding a JSON array when there are
+several.
 
 Everything here is pure: no sockets, no clocks (the rate limiter is handed
 the time).
@@ -93,6 +97,7 @@ class JoinMsg:
     device: str
     from_s: float | None = None
     to_s: float | None = None
+    batch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +186,7 @@ def parse_message(raw: str | bytes) -> ClientMsg:
             device=_name(data, "device", default="keyboard"),
             from_s=_opt_float(data, "from_s"),
             to_s=_opt_float(data, "to_s"),
+            batch=_opt_bool(data, "batch") is True,
         )
     if kind == "end":
         return EndMsg()

@@ -11,7 +11,9 @@ const TICK_MS = 250;
 /** One player's connection to /ws/play: sends hits and ticks, receives judgments and the result. */
 class PlayerRun {
   constructor({ sessionId, player, part, level, mode, rate, device, fromS, toS }, view) {
-    this.join = { v: PROTOCOL, type: "join", session: sessionId, player, part, level, mode, rate, device };
+    // batch: the server may send several messages in one frame, as a JSON array (see onMessage).
+    this.join = { v: PROTOCOL, type: "join", session: sessionId, player, part, level, mode, rate, device,
+      batch: true };
     if (fromS != null) this.join.from_s = fromS;
     if (toS != null) this.join.to_s = toS;
     this.view = view;
@@ -37,26 +39,9 @@ class PlayerRun {
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify(this.join));
     ws.onmessage = (e) => {
-      const msg = JSON.parse(e.data);
-      if (msg.type === "joined") {
-        this.retries = 0;
-        this.storedSeq = Math.max(this.storedSeq, msg.last_seq);
-        // Resend what the server never stored (hits sent while the connection was down).
-        for (const h of this.unacked()) ws.send(JSON.stringify(h));
-        if (this.joinWaiter) { this.joinWaiter.resolve(msg); this.joinWaiter = null; }
-        if (msg.resumed) this.view.status("reconnected");
-      } else if (msg.type === "judgment") {
-        this.storedSeq = Math.max(this.storedSeq, msg.stored);
-        this.onJudgment(msg);
-      } else if (msg.type === "stored") this.storedSeq = Math.max(this.storedSeq, msg.seq);
-      else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
-      else if (msg.type === "error") {
-        // While reconnecting, the server may not have noticed the old connection die yet: keep trying.
-        if (this.retries > 0 && msg.code === "duplicate_player") { this.staleSeat = true; return; }
-        this.error = msg;
-        this.view.status(msg.message);
-        if (this.joinWaiter) { this.joinWaiter.reject(new Error(msg.message)); this.joinWaiter = null; }
-      }
+      const data = JSON.parse(e.data);
+      if (Array.isArray(data)) for (const msg of data) this.onMessage(ws, msg);
+      else this.onMessage(ws, data);
     };
     ws.onclose = (e) => {
       if (ws !== this.ws) return;
@@ -75,6 +60,28 @@ class PlayerRun {
         this.joinWaiter = null;
       }
     };
+  }
+  /** One server message (a frame holds one, or an array of several: the join asked for batches). */
+  onMessage(ws, msg) {
+    if (msg.type === "joined") {
+      this.retries = 0;
+      this.storedSeq = Math.max(this.storedSeq, msg.last_seq);
+      // Resend what the server never stored (hits sent while the connection was down).
+      for (const h of this.unacked()) ws.send(JSON.stringify(h));
+      if (this.joinWaiter) { this.joinWaiter.resolve(msg); this.joinWaiter = null; }
+      if (msg.resumed) this.view.status("reconnected");
+    } else if (msg.type === "judgment") {
+      this.storedSeq = Math.max(this.storedSeq, msg.stored);
+      this.onJudgment(msg);
+    } else if (msg.type === "stored") this.storedSeq = Math.max(this.storedSeq, msg.seq);
+    else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
+    else if (msg.type === "error") {
+      // While reconnecting, the server may not have noticed the old connection die yet: keep trying.
+      if (this.retries > 0 && msg.code === "duplicate_player") { this.staleSeat = true; return; }
+      this.error = msg;
+      this.view.status(msg.message);
+      if (this.joinWaiter) { this.joinWaiter.reject(new Error(msg.message)); this.joinWaiter = null; }
+    }
   }
   unacked() {
     this.pending = this.pending.filter((h) => h.seq > this.storedSeq);
