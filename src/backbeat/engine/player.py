@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -148,8 +149,9 @@ class PlayerEngine:
                 "pads", 1.0, False, 0.15, 0.0, None):
             raise InvalidArgumentError("pass either settings= or individual engine keywords, not both")
         self.settings = settings
-        self.notes: tuple[Note, ...] = _sorted_notes(notes)
-        self.targets: tuple[Target, ...] = _build_targets(self.notes, any_pad=settings.mode == "any_pad")
+        self.notes: tuple[Note, ...]
+        self.targets: tuple[Target, ...]
+        self.notes, self.targets = _prepared(notes, any_pad=settings.mode == "any_pad")
         rate = settings.playback_rate
         self._good_s = settings.windows.good_ms / 1000.0 * rate
         self._input_shift_s = settings.calibration_offset_ms / 1000.0 * rate
@@ -173,8 +175,10 @@ class PlayerEngine:
 
         self._queue: list[tuple[tuple[float, int, int, int, int], float, int, InputHit]] = []
         self._counter = 0
-        self._accepted: list[InputHit] = []
-        self._dropped: list[InputHit] = []
+        # Kept hits as plain tuples of numbers (see _compact): the garbage collector stops tracking
+        # those, so a long session's hits do not lengthen its full passes.
+        self._accepted: list[tuple[float, int, int, bool | None, int | None]] = []
+        self._dropped: list[tuple[float, int, int, bool | None, int | None]] = []
         self._horizon = -math.inf
         self.state = PlayerState(notes_total=len(self.targets))
 
@@ -202,13 +206,13 @@ class PlayerEngine:
             raise InvalidArgumentError(f"too many hits for one player (limit {MAX_INPUTS})")
         t = float(hit.time_s) - self._input_shift_s
         if t < self._horizon:
-            self._dropped.append(hit)
+            self._dropped.append(_compact(hit))
             self.state.dropped_inputs += 1
             return False
         key = hit.sort_key()
         heapq.heappush(self._queue, ((t, *key[1:]), t, self._counter, hit))
         self._counter += 1
-        self._accepted.append(hit)
+        self._accepted.append(_compact(hit))
         return True
 
     def queue_inputs(self, hits: Iterable[InputHit]) -> int:
@@ -249,12 +253,12 @@ class PlayerEngine:
     @property
     def accepted_inputs(self) -> tuple[InputHit, ...]:
         """Hits accepted so far, in the order they were queued (what a replay stores)."""
-        return tuple(self._accepted)
+        return tuple(_expand(h) for h in self._accepted)
 
     @property
     def dropped_inputs(self) -> tuple[InputHit, ...]:
         """Hits dropped for arriving later than the lateness tolerance."""
-        return tuple(self._dropped)
+        return tuple(_expand(h) for h in self._dropped)
 
     def _advance(self, horizon: float) -> list[JudgmentEvent]:
         events: list[JudgmentEvent] = []
@@ -416,6 +420,44 @@ class PlayerEngine:
             complete=all(s != _PENDING for s in self._status),
             dynamics=dynamics,
         )
+
+
+def _compact(hit: InputHit) -> tuple[float, int, int, bool | None, int | None]:
+    return (hit.time_s, int(hit.pad), hit.velocity, hit.cymbal, hit.seq)
+
+
+def _expand(h: tuple[float, int, int, bool | None, int | None]) -> InputHit:
+    return InputHit(time_s=h[0], pad=_PADS[h[1]], velocity=h[2], cymbal=h[3], seq=h[4])
+
+
+_PADS = tuple(Pad)
+#: Sorted notes and targets of recently seen note tuples (live servers seat many players on one chart):
+#: id of the tuple -> (the tuple itself, so the id stays its own, sorted notes, targets).
+_PREPARED: dict[tuple[int, bool], tuple[tuple[Note, ...], tuple[Note, ...], tuple[Target, ...]]] = {}
+_PREPARED_MAX = 32
+_PREPARED_LOCK = threading.Lock()
+
+
+def _prepared(notes: Sequence[Note], *, any_pad: bool) -> tuple[tuple[Note, ...], tuple[Target, ...]]:
+    """Sorted notes and their targets; shared between engines given the same tuple of notes.
+
+    Notes and targets are immutable, so engines on one chart (every player of a
+    session, every session of a song) can share them instead of each holding
+    thousands of objects of its own.
+    """
+    key = (id(notes), any_pad)
+    with _PREPARED_LOCK:
+        cached = _PREPARED.get(key)
+    if cached is not None and cached[0] is notes:
+        return cached[1], cached[2]
+    ordered = _sorted_notes(notes)
+    targets = _build_targets(ordered, any_pad=any_pad)
+    if isinstance(notes, tuple):  # a list could change after this
+        with _PREPARED_LOCK:
+            if len(_PREPARED) >= _PREPARED_MAX:
+                del _PREPARED[next(iter(_PREPARED))]
+            _PREPARED[key] = (notes, ordered, targets)
+    return ordered, targets
 
 
 def _sorted_notes(notes: Sequence[Note]) -> tuple[Note, ...]:

@@ -30,12 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from backbeat.core.chart import Note
 from backbeat.core.errors import BackbeatError, InvalidArgumentError, StorageError
 from backbeat.core.judgment import BEGINNER_WINDOWS, HitWindows
 from backbeat.core.kit import Pad
 from backbeat.engine import EngineSettings, InputHit, JudgmentEvent, PlayerEngine, Replay
 from backbeat.services.calibration import get_calibration
-from backbeat.services.library import STATUS_READY, Library, notes_in_range
+from backbeat.services.library import STATUS_READY, Library, PlayTrack, notes_in_range
 from backbeat.storage.database import Database
 from backbeat.storage.rows import HitRecord, HitRow
 
@@ -46,6 +47,8 @@ LIVE_LATENCY_S = 0.1
 CHORD_SLACK_S = 0.002
 #: Hits waiting for the database, across all players, before new ones are refused.
 MAX_PENDING_HITS = 100_000
+#: Chart tracks (with practice range) whose notes joins share, most recent kept.
+MAX_SHARED_TRACKS = 64
 #: Most hits taken from the queue in one round.
 MAX_BATCH = 2_000
 #: The writer waits this long after the first hit of a round before committing (tiny batches).
@@ -320,6 +323,9 @@ class LiveSessions:
         self.writer = writer
         self.seats: dict[tuple[int, str], Seat] = {}
         self._lock = threading.Lock()
+        # One tuple of notes per chart track and practice range: engines on the same tuple share its
+        # sorted notes and targets (see PlayerEngine), so a join adds no per-note objects.
+        self._notes: dict[tuple[int, str, str, float | None, float | None], tuple[Note, ...]] = {}
 
     def create(self, song_id: int, *, settings: dict[str, Any] | None = None) -> dict[str, Any]:
         """Create a session on a ready song.
@@ -375,7 +381,7 @@ class LiveSessions:
                 track = self.library.play_track(srow.song_id, part=part, level=level)
             except InvalidArgumentError as exc:  # no such song, part or level
                 raise SessionError(str(exc)) from None
-            notes = notes_in_range(track.notes, from_s=from_s, to_s=to_s)
+            notes = self._shared_notes(track, from_s=from_s, to_s=to_s)
             cal = get_calibration(self.db, device)
             windows = BEGINNER_WINDOWS if mode == "any_pad" else HitWindows()
             settings = EngineSettings(windows=windows, mode="any_pad" if mode == "any_pad" else "pads",
@@ -396,6 +402,18 @@ class LiveSessions:
         with self._lock:
             self.seats[key] = seat
         return seat
+
+    def _shared_notes(self, track: PlayTrack, *, from_s: float | None,
+                      to_s: float | None) -> tuple[Note, ...]:
+        key = (track.chart_id, track.part, track.level, from_s, to_s)
+        with self._lock:
+            notes = self._notes.get(key)
+            if notes is None or not track.chart_id:  # chart id 0: no stored chart row to key on
+                notes = notes_in_range(tuple(track.notes), from_s=from_s, to_s=to_s)
+                if len(self._notes) >= MAX_SHARED_TRACKS:
+                    del self._notes[next(iter(self._notes))]
+                self._notes[key] = notes
+        return notes
 
     def leave(self, seat: Seat, *, finished: bool) -> dict[str, Any]:
         """End a seat: flush its hits, store the result and replay (call from a worker thread).
