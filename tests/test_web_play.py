@@ -411,3 +411,22 @@ def test_judgment_json_matches_the_generic_encoder() -> None:
     for e in events:
         want = {**e.to_dict(), "v": 1, "type": "judgment", "stored": 6}
         assert json.loads(judgment_json(e, 6)) == want
+
+
+def test_record_hit_rows_checks_rows_and_skips_stored_hits(tmp_path: Path) -> None:
+    from backbeat.core.errors import StorageError
+
+    db = Database(tmp_path / "rows.db")
+    ses = db.create_session(None)
+    a, b = db.add_player("a").id, db.add_player("b").id
+    rows = [(ses.id, a, 0, 1.0, 1, 100, None, "perfect", 0.5, None),
+            (ses.id, b, 0, 1.1, 2, 90, True, None, None, 123.0)]
+    assert db.record_hit_rows(rows) == 2
+    assert db.record_hit_rows(rows) == 0  # a retried round stores nothing twice
+    for bad in [(ses.id, a, 1, 1.0, 7, 100, None, None, None, None),  # pad out of range
+                (ses.id, a, 1, float("nan"), 1, 100, None, None, None, None),
+                (ses.id, a, 1, 1.0)]:
+        with pytest.raises(StorageError):
+            db.record_hit_rows([(ses.id, a, 2, 1.0, 1, 100, None, None, None, None), bad])
+    assert [(h.player_id, h.seq, h.cymbal) for h in db.hits(ses.id)] == [(a, 0, None), (b, 0, True)]
+    db.close()

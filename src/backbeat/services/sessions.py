@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from backbeat.core.chart import Note
@@ -86,9 +86,25 @@ class _Pending:
                                    f"cannot be stored: {exc}") from None
         return self.record
 
+    def row(self) -> tuple[Any, ...]:
+        """The hit as a row for :meth:`Database.record_hit_rows` (checked there)."""
+        r = self.record
+        if isinstance(r, tuple) and len(r) == _RECORD_FIELDS:
+            return (self.session_id, self.player_id, *r)
+        h = self.hit
+        return (self.session_id, self.player_id, h.seq, h.time_s, h.pad, h.velocity, h.cymbal, h.judgment,
+                h.offset_ms, h.received_at)
+
+
+_RECORD_FIELDS = len(fields(HitRecord))
+
 
 class HitWriter:
     """A thread that commits queued hits to the database, one transaction per round (group commit).
+
+    A round's hits, of every player, go to :meth:`Database.record_hit_rows` as
+    plain rows in one statement; if that fails, each player's hits are retried
+    on their own (:meth:`Database.record_hits`).
 
     Parameters
     ----------
@@ -173,8 +189,7 @@ class HitWriter:
         if not groups:
             return []
         try:
-            self.db.record_hits_many([(sid, pid, [p.hit for p in pend])
-                                      for (sid, pid), pend in groups.items()])
+            self.db.record_hit_rows([p.row() for pend in groups.values() for p in pend])
         except StorageError:
             stored: list[list[_Pending]] = []
             for (sid, pid), pend in groups.items():

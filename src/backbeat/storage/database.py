@@ -43,6 +43,9 @@ from backbeat.storage.rows import (
 
 #: Most hits accepted in one :meth:`Database.record_hits` call.
 MAX_HIT_BATCH = 10_000
+_INSERT_HIT = ("INSERT INTO hits (session_id, player_id, seq, time_s, pad, velocity, cymbal, judgment, "
+               "offset_ms, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+               "ON CONFLICT(session_id, player_id, seq) DO NOTHING")
 
 JsonLike = dict[str, Any] | list[Any] | str
 
@@ -504,10 +507,7 @@ class Database:
             return 0
         with self._tx(f"record hits of player {player_id} in session {session_id}") as c:
             before = c.total_changes
-            c.executemany(
-                "INSERT INTO hits (session_id, player_id, seq, time_s, pad, velocity, cymbal, judgment, "
-                "offset_ms, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(session_id, player_id, seq) DO NOTHING", rows)
+            c.executemany(_INSERT_HIT, rows)
             return c.total_changes - before
 
     def record_hits_many(self, batches: Sequence[tuple[int, int, Sequence[HitRecord]]]) -> list[int]:
@@ -545,12 +545,43 @@ class Database:
                 if not rows:
                     continue
                 before = c.total_changes
-                c.executemany(
-                    "INSERT INTO hits (session_id, player_id, seq, time_s, pad, velocity, cymbal, judgment, "
-                    "offset_ms, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(session_id, player_id, seq) DO NOTHING", rows)
+                c.executemany(_INSERT_HIT, rows)
                 counts[i] = c.total_changes - before
         return counts
+
+    def record_hit_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Store hits of any players and sessions, given as plain rows, in ONE statement and transaction.
+
+        The live server's group commit: no record object per hit and one
+        ``executemany`` for the whole round. Each row is ``(session_id,
+        player_id, seq, time_s, pad, velocity, cymbal, judgment, offset_ms,
+        received_at)``, checked by the rules of :class:`HitRecord`'s fields
+        (``received_at`` None = now). As in :meth:`record_hits`, a hit whose
+        ``seq`` is already stored for its session and player is skipped.
+
+        Returns
+        -------
+        int
+            How many hits were new.
+
+        Raises
+        ------
+        StorageError
+            On an invalid row, an unknown session/player in any row, more than
+            :data:`MAX_HIT_BATCH` rows, or a write failure (nothing is stored then).
+        """
+        if len(rows) > MAX_HIT_BATCH:
+            raise StorageError(
+                f"{self.path}: a hit batch holds at most {MAX_HIT_BATCH} hits, got {len(rows)}"
+            )
+        now = self._now()
+        params = [_row_params(r, now) for r in rows]
+        if not params:
+            return 0
+        with self._tx(f"record {len(params)} hits") as c:
+            before = c.total_changes
+            c.executemany(_INSERT_HIT, params)
+            return c.total_changes - before
 
     def set_hit_judgments(self, session_id: int, player_id: int,
                           judgments: Sequence[tuple[int, str, float | None]]) -> int:
@@ -720,15 +751,30 @@ def _json_text(what: str, value: JsonLike) -> str:
 def _hit_params(session_id: int, player_id: int, h: HitRecord, now: float) -> tuple[Any, ...]:
     if not isinstance(h, HitRecord):
         raise StorageError(f"record_hits expects HitRecord items, got {type(h).__name__}")
-    if isinstance(h.seq, bool) or not isinstance(h.seq, int):
-        raise StorageError(f"hit seq must be an integer, got {h.seq!r}")
-    if isinstance(h.pad, bool) or not isinstance(h.pad, int) or not 0 <= h.pad <= 4:
-        raise StorageError(f"hit {h.seq}: pad must be 0-4, got {h.pad!r}")
-    if isinstance(h.velocity, bool) or not isinstance(h.velocity, int) or not 0 <= h.velocity <= 127:
-        raise StorageError(f"hit {h.seq}: velocity must be 0-127, got {h.velocity!r}")
-    if h.judgment is not None:
-        _text("judgment", h.judgment, allow_empty=False)
-    cym = None if h.cymbal is None else int(bool(h.cymbal))
-    received = now if h.received_at is None else _number("received_at", h.received_at)
-    return (session_id, player_id, h.seq, _number("time_s", h.time_s), int(h.pad), h.velocity, cym,
-            h.judgment, _opt_number("offset_ms", h.offset_ms), received)
+    return _hit_values(session_id, player_id, h.seq, h.time_s, h.pad, h.velocity, h.cymbal, h.judgment,
+                       h.offset_ms, h.received_at, now)
+
+
+def _hit_values(session_id: int, player_id: int, seq: Any, time_s: Any, pad: Any, velocity: Any, cymbal: Any,
+                judgment: Any, offset_ms: Any, received_at: Any, now: float) -> tuple[Any, ...]:
+    """Checked parameters of one hit row (the rules of :class:`HitRecord`'s fields)."""
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise StorageError(f"hit seq must be an integer, got {seq!r}")
+    if isinstance(pad, bool) or not isinstance(pad, int) or not 0 <= pad <= 4:
+        raise StorageError(f"hit {seq}: pad must be 0-4, got {pad!r}")
+    if isinstance(velocity, bool) or not isinstance(velocity, int) or not 0 <= velocity <= 127:
+        raise StorageError(f"hit {seq}: velocity must be 0-127, got {velocity!r}")
+    if judgment is not None:
+        _text("judgment", judgment, allow_empty=False)
+    cym = None if cymbal is None else int(bool(cymbal))
+    received = now if received_at is None else _number("received_at", received_at)
+    return (session_id, player_id, seq, _number("time_s", time_s), int(pad), velocity, cym,
+            judgment, _opt_number("offset_ms", offset_ms), received)
+
+
+def _row_params(row: Sequence[Any], now: float) -> tuple[Any, ...]:
+    if not isinstance(row, tuple) or len(row) != 10:
+        raise StorageError("a hit row is (session_id, player_id, seq, time_s, pad, velocity, cymbal, "
+                           f"judgment, offset_ms, received_at), got {row!r}")
+    sid, pid, seq, time_s, pad, velocity, cymbal, judgment, offset_ms, received_at = row
+    return _hit_values(sid, pid, seq, time_s, pad, velocity, cymbal, judgment, offset_ms, received_at, now)
