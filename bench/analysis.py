@@ -132,7 +132,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="dev-renders,tune-drums,tune-mix,eval-drums,eval-mix,real-songs")
     parser.add_argument("--beat-sources", default="auto,dsp,mean",
-                        help="comma list of auto, dsp, model, mean (model/mean need the drum model)")
+                        help="comma list of auto, beat_model, dsp, model, mean (model/mean need the drum "
+                             "model; auto is beat_model when the beat network loads, and model is then "
+                             "the previous drum-model path)")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory on a 60-minute file")
     parser.add_argument("--per-file", action="store_true", help="print a line per file")
     parser.add_argument("--no-librosa", action="store_true")
@@ -150,14 +152,18 @@ def main() -> int:
         except Exception as exc:  # a missing model is reported, not fatal
             print(f"beat source {source!r} unavailable: {exc}")
     load_s = time.perf_counter() - t0
-    if "auto" in analyzers and "dsp" in analyzers and analyzers["auto"].model is None:
-        print("beat source 'auto' is the same as 'dsp' without a drum model: measuring 'dsp' only")
+    if ("auto" in analyzers and "dsp" in analyzers and analyzers["auto"].model is None
+            and analyzers["auto"].beat_model is None):
+        print("beat source 'auto' is the same as 'dsp' without either model: measuring 'dsp' only")
         del analyzers["auto"]
-    if "auto" in analyzers and "model" in analyzers and analyzers["auto"].model is not None:
-        del analyzers["model"]  # 'auto' is 'model' when the model is present
+    if ("auto" in analyzers and "model" in analyzers and analyzers["auto"].model is not None
+            and analyzers["auto"].beat_model is None):
+        del analyzers["model"]  # 'auto' is 'model' when the drum model is present and the beat network is not
     print(f"start-up: `backbeat --help` {startup_s():.2f} s; import + model load {load_s:.2f} s")
     first = next(iter(analyzers.values()))
     print(f"drum model: {'loaded' if first.model is not None else 'unavailable: ' + first.model_problem}")
+    if "auto" in analyzers:
+        print(f"beat network: {'loaded' if analyzers['auto'].beat_model is not None else 'unavailable'}")
 
     for set_name in args.sets.split(","):
         folder, pattern, tuning = SETS[set_name]

@@ -52,16 +52,54 @@ def load_set(set_name: str, weights: Path):  # type: ignore[no-untyped-def]
     return out
 
 
-def variant(name: str):  # type: ignore[no-untyped-def]
+def stretch_frames(x: np.ndarray, r: float) -> np.ndarray:
+    """Resample frames so the length becomes ``r`` times as long (linear interpolation)."""
+    n = len(x)
+    m = max(2, round(n * r))
+    src = np.minimum(np.arange(m) / r, n - 1)
+    i0 = np.floor(src).astype(np.int64)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = (src - i0)[:, None]
+    return (x[i0] * (1 - w) + x[i1] * w).astype(np.float32)
+
+
+def tta_acts(feats, bacts, weights_path):  # type: ignore[no-untyped-def]
+    from backbeat.analysis.beat_model import BeatModel
+
+    model = BeatModel.load(weights_path)
+    beat, down = [np.asarray(bacts.beat)], [np.asarray(bacts.downbeat)]
+    for r in (0.9, 1.1):
+        a = model.net.forward(stretch_frames(np.asarray(feats, dtype=np.float32), r))
+        back = stretch_frames(a, 1 / r)[: len(feats)]
+        if len(back) < len(feats):
+            back = np.pad(back, ((0, len(feats) - len(back)), (0, 0)))
+        beat.append(back[:, 0])
+        down.append(back[:, 1])
+    return SimpleNamespace(beat=np.mean(beat, axis=0), downbeat=np.mean(down, axis=0))
+
+
+def variant(name: str, weights_path: Path):  # type: ignore[no-untyped-def]
     from backbeat.analysis import beat_model as bm
     from backbeat.analysis import beats as beats_mod
     from backbeat.analysis.pipeline import Analyzer
 
-    if name in ("pipeline", "pipeline_old"):
-        an = Analyzer(use_beat_model=name == "pipeline")
+    if name.startswith("pipeline"):
+        from backbeat.analysis import pipeline as pl
+        from backbeat.analysis.beat_model import BeatModel
+
+        an = Analyzer(use_beat_model=name != "pipeline_old")
+        if name != "pipeline_old":
+            an.beat_model = BeatModel.load(weights_path)
+        # pipeline_novote / pipeline_notmpl: without the off-beat vote / the template evidence
+        vote, tmpl = "novote" not in name, 0.0 if "notmpl" in name else pl.BEAT_MODEL_TEMPLATE_WEIGHT
 
         def run(feats, acts, bacts, dur):  # type: ignore[no-untyped-def]
-            a = an.analyze_activations(feats, acts, duration_s=dur)
+            pl.BEAT_MODEL_OFFBEAT_VOTE, old_vote = vote, pl.BEAT_MODEL_OFFBEAT_VOTE
+            pl.BEAT_MODEL_TEMPLATE_WEIGHT, old_tmpl = tmpl, pl.BEAT_MODEL_TEMPLATE_WEIGHT
+            try:
+                a = an.analyze_activations(feats, acts, duration_s=dur)
+            finally:
+                pl.BEAT_MODEL_OFFBEAT_VOTE, pl.BEAT_MODEL_TEMPLATE_WEIGHT = old_vote, old_tmpl
             return (np.array([b.time_s for b in a.beats]), np.array([b.position for b in a.beats]),
                     a.extra["meter"])
         return run
@@ -75,14 +113,29 @@ def variant(name: str):  # type: ignore[no-untyped-def]
             kw["transition_lambda"] = 100.0
         if "obs8" in name:
             kw["observation_lambda"] = 8
+        if "wide" in name:
+            kw["tempo_spread"] = 2.0
+        if "flat" in name:
+            periods, sal = beats_mod.tempo_salience(act, prior_octaves=1.2)
+            kw["tempo_bpm"] = float(60.0 * 100 / periods[int(np.argmax(sal))])
+        if "tta" in name:  # average over tempo-stretched copies of the features
+            bacts = tta_acts(feats, bacts, weights_path)
+            act = np.asarray(bacts.beat, dtype=np.float64)
         track = beats_mod.track_beats(act, **kw)
         b = track.beats_s
         if "offbeat" in name:
             cues = {"beat": acts.beat, "kick": acts.kick, "snare": acts.snare, "downbeat": acts.downbeat}
+            if "offbeatN" in name:  # the network's beat and downbeat instead of the drum model's
+                cues.update(beat=bacts.beat, downbeat=bacts.downbeat)
+            if "offbeatK" in name:  # drum kick and snare only
+                cues = {"kick": acts.kick, "snare": acts.snare}
             b = beats_mod.correct_offbeat_cues(b, cues)
         b = b[b < dur]
         lengths = {4: 0.0} if "only4" in name else None
-        pos, m = bm.bar_positions(b, bacts.downbeat, bar_lengths=lengths)
+        slip = float(name.split("slip")[1].split("_")[0]) if "slip" in name else bm.BAR_SLIP_LOG_COST
+        if "p3x" in name:  # prior of the 3-beat bar
+            lengths = {4: 0.0, 3: -float(name.split("p3x")[1].split("_")[0])}
+        pos, m = bm.bar_positions(b, bacts.downbeat, bar_lengths=lengths, slip_log_cost=slip)
         if "tmpl" in name or "comb" in name:
             from backbeat.analysis import downbeats as db
 
@@ -111,7 +164,7 @@ def main() -> int:
     args = ap.parse_args()
     import mir_eval
 
-    variants = {v: variant(v) for v in args.variants.split(",")}
+    variants = {v: variant(v, args.weights) for v in args.variants.split(",")}
     for set_name in args.sets.split(","):
         data = load_set(set_name, args.weights)
         tuning = SETS[set_name][1]

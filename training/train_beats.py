@@ -19,7 +19,7 @@ validation set: the checkpoint with the lowest validation loss is exported as a
 plain ``.npz`` (no pickle) with a torch reference output for the numpy test.
 The run stops after ``--minutes`` of wall time (cosine learning-rate schedule).
 
-Usage: nice -n 10 .venv/bin/python training/train_beats.py --minutes 50
+Usage: nice -n 10 .venv/bin/python training/train_beats.py --minutes 45 --data cache/dataset cache/dataset_x
 """
 
 from __future__ import annotations
@@ -65,10 +65,13 @@ class TCN(nn.Module):
         return self.head2(self.drop(h)).transpose(1, 2)
 
 
-def load_items(ds_dir: Path) -> list[dict]:
-    """Items: feats float16 (T, bands), beat times (s), downbeat flags, tune and mix flags."""
+def load_items(ds_dirs: list[Path], seen: set[Path]) -> list[dict]:
+    """Items of shards not in ``seen``: feats float16 (T, bands), beat times, downbeat, tune, mix flags."""
     out = []
-    for path in sorted(ds_dir.glob("shard_*.npz")):
+    for path in sorted(p for d in ds_dirs for p in d.glob("shard_*.npz")):
+        if path in seen:
+            continue
+        seen.add(path)
         with np.load(path, allow_pickle=False) as z:
             feats, offs = z["feats"], z["offsets"]
             bt_item, bt_time, bt_pos = z["bt_item"], z["bt_time_s"], z["bt_pos"]
@@ -159,7 +162,8 @@ def export(model: TCN, path: Path, extra: dict[str, np.ndarray]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO / "cache" / "dataset")
+    ap.add_argument("--data", type=Path, nargs="+", default=[REPO / "cache" / "dataset"],
+                    help="dataset dirs (shards that appear during training are added at each evaluation)")
     ap.add_argument("--minutes", type=float, default=50.0)
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--batch", type=int, default=8)
@@ -174,10 +178,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    items = load_items(args.data)
+    seen: set[Path] = set()
+    items = load_items(args.data, seen)
     train = [it for it in items if not it["tune"]]
     tune = [it for it in items if it["tune"]]
     print(f"{len(train)} train items, {len(tune)} tune items", flush=True)
+    # Validation items stay fixed for the whole run, so checkpoints are compared on the same data.
     allf = np.concatenate([it["feats"][::5].astype(np.float32) for it in train[::2]])
     diff = np.maximum(np.diff(allf, axis=0, prepend=allf[:1]), 0)
     stack = np.concatenate([allf, diff], axis=1)
@@ -213,6 +219,10 @@ def main() -> None:
                 vl = float(np.mean([lossf(model(vx), vy).mean().item() for vx, vy in vdata]))
             print(f"step {step} t={time.time() - t0:.0f}s lr={lr:.2e} loss={loss.item():.4f} val={vl:.4f}",
                   flush=True)
+            new = load_items(args.data, seen)
+            if new:
+                train += [it for it in new if not it["tune"]]
+                print(f"  +{len(new)} items: {len(train)} train", flush=True)
             if vl < best:
                 best = vl
                 ref_in = tune[0]["feats"][:1200].astype(np.float32)

@@ -44,6 +44,11 @@ from backbeat.core.errors import InvalidArgumentError, ModelError
 from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoSegment
 
 BEAT_SOURCES = ("auto", "beat_model", "dsp", "model", "mean")
+#: With the beat network: also run the drum model's off-beat vote (:func:`.beats.correct_offbeat_cues`).
+BEAT_MODEL_OFFBEAT_VOTE = True
+#: With the beat network, in 4/4: weight of the bar template's downbeat evidence
+#: (:func:`.downbeats.template_evidence`, drum-model cues) added to the network's downbeat log-odds.
+BEAT_MODEL_TEMPLATE_WEIGHT = 1.0
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
 
@@ -235,7 +240,7 @@ class Analyzer:
 
         t = time.perf_counter()
         if self.beat_model is not None:
-            beat_times, positions, meter = self._beats_from_beat_model(features, duration_s=duration_s)
+            beat_times, positions, meter = self._beats_from_beat_model(features, acts, duration_s=duration_s)
         else:
             beat_times, positions, meter = self._beats_from_activation(features, acts, duration_s=duration_s)
         segments = beats_mod.tempo_segments_from_beats(beat_times, beats_per_bar=meter.beats_per_bar,
@@ -266,15 +271,33 @@ class Analyzer:
             extra=extra,
         )
 
-    def _beats_from_beat_model(self, features: np.ndarray, *,
+    def _beats_from_beat_model(self, features: np.ndarray, acts: Any, *,
                                duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
-        """Beats, bar positions and meter from the beat network's beat and downbeat outputs."""
-        from backbeat.analysis.beat_model import bar_positions
+        """Beats, bar positions and meter from the beat network's beat and downbeat outputs.
+
+        With drum-model activations, beat versus off-beat is also put to the vote of
+        :func:`.beats.correct_offbeat_cues` (when :data:`BEAT_MODEL_OFFBEAT_VOTE`), and in 4/4
+        the bar template's evidence is added to the network's downbeat log-odds
+        (weight :data:`BEAT_MODEL_TEMPLATE_WEIGHT`, 0 = off).
+        """
+        from backbeat.analysis.beat_model import bar_positions, beat_synchronous_max
 
         bacts = self.beat_model.activations(features)
         all_beats = beats_mod.track_beats(bacts.beat, fps=FPS).beats_s
+        if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
+            cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
+            all_beats = beats_mod.correct_offbeat_cues(
+                all_beats, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
         beat_times = all_beats[all_beats < duration_s]
         positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
+        drum_downbeat = getattr(acts, "downbeat", None)
+        if beats_per_bar == 4 and drum_downbeat is not None and BEAT_MODEL_TEMPLATE_WEIGHT > 0:
+            tcues = downbeats_mod.template_cues(
+                beat_times, features, fps=FPS, downbeat_activation=drum_downbeat,
+                kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None))
+            p = np.clip(beat_synchronous_max(bacts.downbeat, beat_times, fps=FPS), 1e-4, 1 - 1e-4)
+            ev = BEAT_MODEL_TEMPLATE_WEIGHT * downbeats_mod.template_evidence(tcues) + np.log(p / (1 - p))
+            positions = downbeats_mod.decode_positions(ev, 4, slip_cost=downbeats_mod.SLIP_COST)
         return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
 
     def _beats_from_activation(self, features: np.ndarray, acts: Any, *,
