@@ -430,3 +430,17 @@ def test_record_hit_rows_checks_rows_and_skips_stored_hits(tmp_path: Path) -> No
             db.record_hit_rows([(ses.id, a, 2, 1.0, 1, 100, None, None, None, None), bad])
     assert [(h.player_id, h.seq, h.cymbal) for h in db.hits(ses.id)] == [(a, 0, None), (b, 0, True)]
     db.close()
+
+
+def test_record_hit_rows_stores_a_large_round_across_statements(tmp_path: Path) -> None:
+    from backbeat.storage import database
+
+    db = Database(tmp_path / "big.db")
+    ses = db.create_session(None)
+    pids = [db.add_player(f"p{i}").id for i in range(7)]
+    n = database._HIT_ROWS_PER_INSERT * 3 + 5
+    rows = [(ses.id, pids[i % 7], i // 7, i * 0.01, i % 5, 100, None, "miss", None, None) for i in range(n)]
+    rows.append(rows[3])  # the same hit twice in one round is stored once
+    assert db.record_hit_rows(rows) == n
+    assert db.count_hits(ses.id) == n
+    db.close()

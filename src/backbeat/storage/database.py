@@ -12,6 +12,7 @@ Thread-safety: the connection is shared and guarded by a lock, so one
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sqlite3
@@ -46,6 +47,16 @@ MAX_HIT_BATCH = 10_000
 _INSERT_HIT = ("INSERT INTO hits (session_id, player_id, seq, time_s, pad, velocity, cymbal, judgment, "
                "offset_ms, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                "ON CONFLICT(session_id, player_id, seq) DO NOTHING")
+
+#: Hit rows per INSERT statement in :meth:`Database.record_hit_rows` (10 parameters each).
+_HIT_ROWS_PER_INSERT = 64
+
+
+@functools.lru_cache(maxsize=_HIT_ROWS_PER_INSERT)
+def _insert_hits_sql(n_rows: int) -> str:
+    head, _, tail = _INSERT_HIT.partition(" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    return head + " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * n_rows) + tail
+
 
 JsonLike = dict[str, Any] | list[Any] | str
 
@@ -580,7 +591,11 @@ class Database:
             return 0
         with self._tx(f"record {len(params)} hits") as c:
             before = c.total_changes
-            c.executemany(_INSERT_HIT, params)
+            # Multi-row INSERTs rather than executemany: sqlite3 lets go of the GIL around every
+            # statement step, and each step costs the event loop thread a GIL hand-over.
+            for i in range(0, len(params), _HIT_ROWS_PER_INSERT):
+                chunk = params[i:i + _HIT_ROWS_PER_INSERT]
+                c.execute(_insert_hits_sql(len(chunk)), [x for row in chunk for x in row])
             return c.total_changes - before
 
     def set_hit_judgments(self, session_id: int, player_id: int,
