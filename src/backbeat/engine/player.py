@@ -156,6 +156,11 @@ class PlayerEngine:
         self._good_s = settings.windows.good_ms / 1000.0 * rate
         self._input_shift_s = settings.calibration_offset_ms / 1000.0 * rate
         self._breaks = settings.overhits_break_combo
+        # Settings read on every hit, looked up once.
+        self._any_pad = settings.mode == "any_pad"
+        self._strict_cymbals = settings.strict_cymbals and settings.mode == "pads"
+        self._judge = settings.windows.judge
+        self._rate = settings.playback_rate
 
         # Per-lane target ids and times (sorted by time) for window search.
         self._lane_ids: dict[int, list[int]] = {}
@@ -292,29 +297,25 @@ class PlayerEngine:
     def _lane_of_target(self, target: Target) -> int:
         return _ANY_LANE if self.settings.mode == "any_pad" else int(target.pads[0])
 
-    def _lane_of_hit(self, hit: InputHit) -> int:
-        return _ANY_LANE if self.settings.mode == "any_pad" else int(hit.pad)
-
     def _find_target(self, hit: InputHit, t: float) -> int | None:
-        lane = self._lane_of_hit(hit)
+        any_pad = self._any_pad
+        lane = _ANY_LANE if any_pad else int(hit.pad)
         times = self._lane_times.get(lane)
         if not times:
             return None
         ids = self._lane_ids[lane]
-        lo = bisect_left(times, t - self._good_s - _SEARCH_EPS_S)
-        hi = bisect_right(times, t + self._good_s + _SEARCH_EPS_S)
-        strict = (
-            self.settings.strict_cymbals and self.settings.mode == "pads"
-            and hit.cymbal is not None and hit.pad in CYMBAL_PADS
-        )
+        good_s = self._good_s
+        lo = bisect_left(times, t - good_s - _SEARCH_EPS_S)
+        hi = bisect_right(times, t + good_s + _SEARCH_EPS_S)
+        strict = self._strict_cymbals and hit.cymbal is not None and hit.pad in CYMBAL_PADS
         # In any-pad mode a hit nearest to a chord already played is an extra
         # hand on that chord (an overhit), not a steal of the next chord.
-        any_pad = self.settings.mode == "any_pad"
+        statuses = self._status
         best: int | None = None
         best_d = math.inf
         for k in range(lo, hi):
             tid = ids[k]
-            status = self._status[tid]
+            status = statuses[tid]
             if status != _PENDING and not (any_pad and status == _HIT):
                 continue
             if strict and self.targets[tid].cymbal != hit.cymbal:
@@ -328,13 +329,12 @@ class PlayerEngine:
 
     def _judge_hit(self, hit: InputHit, t: float) -> JudgmentEvent:
         st = self.state
-        rate = self.settings.playback_rate
         tid = self._find_target(hit, t)
         judgment: Judgment | None = None
         offset_ms = 0.0
         if tid is not None:
-            offset_ms = (t - self.targets[tid].time_s) / rate * 1000.0
-            judgment = self.settings.windows.judge(offset_ms)
+            offset_ms = (t - self.targets[tid].time_s) / self._rate * 1000.0
+            judgment = self._judge(offset_ms)
         if tid is None or judgment is None:
             free = self._judged == 0 or self._judged == len(self.targets)
             if free:

@@ -47,6 +47,7 @@ LIVE_LATENCY_S = 0.1
 CHORD_SLACK_S = 0.002
 #: Hits waiting for the database, across all players, before new ones are refused.
 MAX_PENDING_HITS = 100_000
+_PADS = tuple(Pad)
 #: Chart tracks (with practice range) whose notes joins share, most recent kept.
 MAX_SHARED_TRACKS = 64
 #: Most hits taken from the queue in one round.
@@ -85,6 +86,11 @@ class _Pending:
                 raise StorageError(f"hit of player {self.player_id} in session {self.session_id} "
                                    f"cannot be stored: {exc}") from None
         return self.record
+
+    @property
+    def seq(self) -> int:
+        r = self.record
+        return int(r[0]) if isinstance(r, tuple) else r.seq
 
     def row(self) -> tuple[Any, ...]:
         """The hit as a row for :meth:`Database.record_hit_rows` (checked there)."""
@@ -131,6 +137,7 @@ class HitWriter:
         # A deque (append/popleft are atomic) and an event: cheaper than queue.Queue on the hot path.
         self._pending: deque[_Pending | threading.Event | None] = deque()
         self._wake = threading.Event()
+        self._idle = False
         self._thread = threading.Thread(target=self._run, name="backbeat-hit-writer", daemon=True)
         self.errors: list[str] = []
         self.committed = 0
@@ -154,7 +161,7 @@ class HitWriter:
         if len(self._pending) >= self.max_pending:
             raise ServerBusyError("the server cannot store hits fast enough right now")
         self._pending.append(_Pending(session_id, player_id, record, notify))
-        if not self._wake.is_set():
+        if self._idle:  # the thread waits for work; while it is busy, it finds the hit by itself
             self._wake.set()
 
     def flush(self, timeout_s: float = 10.0) -> bool:
@@ -208,15 +215,19 @@ class HitWriter:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait()
+            if not self._pending:
+                # Wait for put() to wake the thread. While hits keep coming the thread never waits
+                # here, so the event loop does not pay for a thread wake-up per round.
+                self._wake.clear()
+                self._idle = True
+                if not self._pending:  # re-checked after _idle is visible to put()
+                    self._wake.wait()
+                self._idle = False
             if self.coalesce_s > 0:
                 time.sleep(self.coalesce_s)  # let a few more hits arrive: fewer, larger transactions
-            self._wake.clear()
             items: list[_Pending | threading.Event | None] = []
             while self._pending and len(items) < MAX_BATCH:
                 items.append(self._pending.popleft())
-            if self._pending:
-                self._wake.set()
             stop = False
             notes: list[tuple[Callable[[int], None], int]] = []
             groups: dict[tuple[int, int], list[_Pending]] = {}
@@ -232,7 +243,7 @@ class HitWriter:
             for pend in stored:
                 notify = pend[-1].notify
                 if notify is not None:
-                    notes.append((notify, max(p.hit.seq for p in pend)))
+                    notes.append((notify, max(p.seq for p in pend)))
             if notes:
                 self._notify(notes)
             for ev in events:
@@ -282,7 +293,8 @@ class Seat:
         judged_t = t_song_s
         if t_song_s - self._shift_s < horizon <= t_song_s - self._shift_s + CHORD_SLACK_S:
             judged_t = horizon + self._shift_s + 1e-9
-        hit = InputHit(time_s=judged_t, pad=Pad(pad), velocity=velocity, cymbal=cymbal, seq=seq)
+        hit = InputHit(time_s=judged_t, pad=_PADS[pad] if 0 <= pad < len(_PADS) else Pad(pad),
+                       velocity=velocity, cymbal=cymbal, seq=seq)
         self.engine.queue_input(hit)
         events = self.engine.update(judged_t - self._shift_s + LIVE_LATENCY_S + 1e-9)
         # The hit's own judgment is the last or nearly the last event (misses before it): search backwards.
