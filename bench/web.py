@@ -385,23 +385,45 @@ def _raw_client_process(base: str, jobs: list[tuple[str, str]], pads: list[bytes
     return result
 
 
+def _server_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of the whole server process and of its main (event loop) thread."""
+    user, system = cpu_split_s(pid)
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return user + system, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def capacity_raw(base: str, notes: list[dict[str, Any]], n_players: int, duration_s: float, late_ms: float,
-                 procs: int) -> dict[str, Any]:
-    """The load test with the cheap client, players spread over ``procs`` client processes."""
+                 procs: int, server_pid: int) -> dict[str, Any]:
+    """The load test with the cheap client, players spread over ``procs`` client processes.
+
+    Besides the totals, the server's CPU time is sampled over the steady part of
+    the run (from 1 s after the first hit to 0.5 s before the last), when every
+    player is sending and no one is joining or leaving.
+    """
     sessions = [http_json(f"http://{base}/api/sessions", {"song_id": 1})["id"]
                 for _ in range((n_players + 1) // 2)]
     jobs = [(sessions[i // 2], f"p{i}") for i in range(n_players)]
     pads = [json.dumps(n["pad"]).encode() for n in notes]
-    start_at = time.perf_counter() + 3.0 + n_players * 0.01
+    start_at = time.perf_counter() + 3.0 + n_players * 0.02
     procs = max(1, min(procs, n_players))
+    steady: dict[str, float] = {}
     with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork")) as ex:
         futs = [ex.submit(_raw_client_process, base, jobs[k::procs], pads, duration_s, start_at, late_ms)
                 for k in range(procs)]
+        w0, w1 = start_at + 1.0, start_at + duration_s - 0.5
+        if w1 - w0 >= 1.0:
+            time.sleep(max(0.0, w0 - time.perf_counter()))
+            a = _server_cpu(server_pid), time.perf_counter()
+            time.sleep(max(0.0, w1 - time.perf_counter()))
+            b = _server_cpu(server_pid), time.perf_counter()
+            hits = n_players * 10.0 * (b[1] - a[1])  # every player sends 10 hits/s in this window
+            steady = {"proc_ms": (b[0][0] - a[0][0]) * 1000 / hits,
+                      "loop_ms": (b[0][1] - a[0][1]) * 1000 / hits}
         parts = [f.result() for f in futs]
     lat = [x for r in parts for x in r["lat"]]
     return {"players": n_players, "hits": sum(r["hits"] for r in parts), "sessions": sessions,
             "lost": sum(r["lost"] for r in parts), "late": sum(r["late"] for r in parts), "lat": lat,
-            "client_cpu_s": sum(r["client_cpu_s"] for r in parts),
+            "client_cpu_s": sum(r["client_cpu_s"] for r in parts), "steady": steady,
             "frames": sum(r["frames"] for r in parts), "msgs": sum(r["msgs"] for r in parts)}
 
 
@@ -500,7 +522,8 @@ def main() -> None:
             for n in args.players:
                 u0, s0 = cpu_split_s(proc.pid)
                 if args.client == "raw":
-                    r = capacity_raw(base, notes, n, args.duration_s, args.late_ms, args.client_procs)
+                    r = capacity_raw(base, notes, n, args.duration_s, args.late_ms, args.client_procs,
+                                     proc.pid)
                 else:
                     r = asyncio.run(capacity(base, db_path, notes, n, args.duration_s, args.late_ms))
                 u1, s1 = cpu_split_s(proc.pid)
@@ -521,6 +544,11 @@ def main() -> None:
                     print(f"         server messages per hit {r['msgs'] / hits:.2f} "
                           f"in {r['frames'] / hits:.2f} frames (join to result); "
                           f"server CPU {sys_share:.0%} in the kernel", flush=True)
+                if r.get("steady"):
+                    st = r["steady"]
+                    print(f"         steady part (no joins): server CPU {st['proc_ms']:.3f} ms/hit, of which "
+                          f"the event loop thread {st['loop_ms']:.3f} ms/hit "
+                          f"(one core: {1000.0 / (st['loop_ms'] * 10):.0f} players)", flush=True)
         finally:
             proc.terminate()
             proc.wait(15)
