@@ -513,3 +513,69 @@ def test_server_killed_mid_song_restarts_and_no_hit_is_lost(tmp_path: Path) -> N
     assert seqs == list(range(len(fired)))  # every key press, before, during and after the crash
     judged = sum(result["counts"][k] for k in ("perfect", "great", "good", "overhit"))
     assert judged + result["dropped_inputs"] == len(fired)
+
+
+def test_reload_mid_song_resumes_the_seat_and_keeps_every_hit(server: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, db_path = server
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page.click(".song >> text=Backbeat Demo Groove")
+        page.locator(".player-row").nth(0).locator(".p-name").fill("Reloader")
+        page.locator(".player-row").nth(0).locator(".p-level").select_option("hard")
+        page.uncheck("#count-in")
+        page.click("#start-btn")
+        page.wait_for_function("window.__backbeat.session && window.__backbeat.songTime() > 0.05",
+                               timeout=30000)
+        notes = page.evaluate("window.__backbeat.session.slots[0].chart.notes")
+
+        def play(t0: float, t1: float) -> list[tuple[float, str, Any]]:
+            return press_on_time(page, [(n["t"], "key", FULL_KEYS[(n["pad"], n["cymbal"])])
+                                        for n in notes if t0 < n["t"] < t1])
+
+        before = play(0.3, 3.5)
+        session_before = page.evaluate("window.__backbeat.session.sessionId")
+        left_at = page.evaluate("window.__backbeat.songTime()")
+        page.reload()
+        page.wait_for_function("window.__backbeat && window.__backbeat.session && "
+                               "window.__backbeat.session.startedMs && "
+                               "window.__backbeat.session.slots[0].run.ws.readyState === 1 && "
+                               "!window.__backbeat.session.slots[0].run.resuming", timeout=30000)
+        session_after = page.evaluate("window.__backbeat.session.sessionId")
+        back_at = page.evaluate("window.__backbeat.songTime()")
+        after = play(back_at + 0.3, back_at + 3.0)
+        page.wait_for_function("(() => { const r = window.__backbeat.session.slots[0].run;"
+                               " return r.storedSeq === r.seq - 1; })()", timeout=10000)
+        page.click("#stop-btn")
+        page.wait_for_function("window.__backbeat.screen === 'results' && window.__backbeat.results",
+                               timeout=20000)
+        result = page.evaluate("window.__backbeat.results[0].result")
+        saved = page.evaluate("sessionStorage.getItem('backbeat.play')")
+        browser.close()
+
+    assert not errors, errors
+    assert session_after == session_before  # the same seat, not a new session
+    assert back_at >= left_at - 0.5  # the song carried on where it was, not from the start
+    assert len(before) >= 4 and len(after) >= 4
+    con = sqlite3.connect(db_path)
+    try:
+        seqs = [s for (s,) in con.execute(
+            "SELECT h.seq FROM hits h JOIN players p ON p.id = h.player_id "
+            "WHERE p.name = 'Reloader' AND h.session_id = ? ORDER BY h.seq", (int(session_before),))]
+        sessions = con.execute(
+            "SELECT COUNT(DISTINCT sp.session_id) FROM session_players sp "
+            "JOIN players p ON p.id = sp.player_id WHERE p.name = 'Reloader'").fetchone()[0]
+    finally:
+        con.close()
+    assert sessions == 1
+    assert seqs == list(range(len(before) + len(after)))  # every key press, before and after the reload
+    assert result["finished"] is True
+    judged = sum(result["counts"][k] for k in ("perfect", "great", "good", "overhit"))
+    assert judged + result["dropped_inputs"] == len(before) + len(after)
+    assert saved is None  # a finished run is not resumed by the next reload

@@ -155,14 +155,21 @@ $("#import-form").addEventListener("submit", async (e) => {
 });
 
 // ---------------------------------------------------------------- play
-async function startPlay() {
-  const song = state.selected;
-  const players = [...document.querySelectorAll(".player-row")].map(readRow);
-  const a = parseFloat($("#loop-a").value), b = parseFloat($("#loop-b").value);
-  const practice = { rate: Number($("#rate").value) / 100, countIn: $("#count-in").checked,
-    metronome: $("#metronome").checked,
-    fromS: Number.isFinite(a) ? a : null, toS: Number.isFinite(b) && b > (a || 0) ? b : null };
-  practice.loop = practice.toS != null;
+/** Start a run from the setup form, or carry on `resume` (a run this tab saved before a reload). */
+async function startPlay(resume = null) {
+  let song, players, practice;
+  if (resume) {
+    ({ players, practice } = resume);
+    song = state.selected;
+  } else {
+    song = state.selected;
+    players = [...document.querySelectorAll(".player-row")].map(readRow);
+    const a = parseFloat($("#loop-a").value), b = parseFloat($("#loop-b").value);
+    practice = { rate: Number($("#rate").value) / 100, countIn: $("#count-in").checked,
+      metronome: $("#metronome").checked,
+      fromS: Number.isFinite(a) ? a : null, toS: Number.isFinite(b) && b > (a || 0) ? b : null };
+    practice.loop = practice.toS != null;
+  }
   for (const p of players) {
     if (!state.calibrations[p.device]) {
       try { state.calibrations[p.device] = await api.calibration(p.device); } catch (_) { /* none yet */ }
@@ -171,20 +178,38 @@ async function startPlay() {
   state.lastPlay = { song, players, practice };
   show("play");
   const session = new PlaySession({ song, players, practice, container: $("#highways"), audio: $("#song-audio"),
-    calibrations: state.calibrations, onStatus: (t) => { $("#song-clock").textContent = fmtTime(Math.max(0, t)); } });
+    calibrations: state.calibrations, resume,
+    onStatus: (t) => { $("#song-clock").textContent = fmtTime(Math.max(0, t)); } });
   $("#song-audio").src = song.audio_url;
   session.onFinished = (results) => showResults(session.sessionId, results);
   $("#play-status").textContent = practice.rate < 1 ? `${Math.round(practice.rate * 100)} % speed` : "";
   try {
     await session.start();
   } catch (err) {
+    if (resume) {  // the seat is gone (session over, another tab): back to the library
+      console.warn("could not resume the run:", err.message);
+      session.onFinished = null;
+      await session.finish().catch(() => {});
+      show("library");
+      return;
+    }
     $("#play-status").textContent = err.message;
     await session.finish().catch(() => {});
   }
 }
-$("#start-btn").addEventListener("click", startPlay);
+$("#start-btn").addEventListener("click", () => startPlay());
 $("#stop-btn").addEventListener("click", () => window.__backbeat.session?.finish());
 $("#again-btn").addEventListener("click", () => { show("library"); startPlay(); });
+
+/** After a reload in the middle of a run, join the same session again where the song was. */
+function resumeAfterReload() {
+  const saved = PlaySession.saved();
+  if (!saved) return;
+  const song = state.songs.find((s) => String(s.id) === String(saved.songId) && s.status === "ready");
+  if (!song) { PlaySession.forget(); return; }
+  state.selected = song;
+  startPlay(saved);
+}
 $("#back-btn").addEventListener("click", () => { show("library"); loadLibrary(); });
 
 // ---------------------------------------------------------------- results
@@ -330,6 +355,6 @@ renderMidiMap();
 fetch("/api/midi-maps").then((r) => r.json()).then((maps) => { setMidiPresets(maps); renderMidiMap(); })
   .catch(() => { /* keep the built-in maps */ });
 showCalibration();
-loadLibrary().then(() => { window.__backbeat.ready = true; });
+loadLibrary().then(() => { window.__backbeat.ready = true; resumeAfterReload(); });
 if (navigator.requestMIDIAccess && new URLSearchParams(location.search).has("midi")) connectMidi();
 export { MIDI_PRESETS };

@@ -7,24 +7,30 @@ import { makeSource } from "./inputs.js";
 
 const PROTOCOL = 1;
 const TICK_MS = 250;
+/** sessionStorage key of the run in progress, so that a reload of the page resumes it. */
+const SAVE_KEY = "backbeat.play";
 
-/** One player's connection to /ws/play: sends hits and ticks, receives judgments and the result. */
+/**
+ * One player's connection to /ws/play: sends hits and ticks, receives judgments and the result.
+ * `resume` ({seq, pending}, saved before a page reload) carries on a seat this tab already held.
+ */
 class PlayerRun {
-  constructor({ sessionId, player, part, level, mode, rate, device, fromS, toS }, view) {
+  constructor({ sessionId, player, part, level, mode, rate, device, fromS, toS }, view, resume = null) {
     // batch: the server may send several messages in one frame, as a JSON array (see onMessage).
     this.join = { v: PROTOCOL, type: "join", session: sessionId, player, part, level, mode, rate, device,
       batch: true };
     if (fromS != null) this.join.from_s = fromS;
     if (toS != null) this.join.to_s = toS;
     this.view = view;
-    this.seq = 0;
+    this.seq = resume ? resume.seq : 0;
     this.result = null;
     this.error = null;
     this.judgments = [];
     this.storedSeq = -1;
-    this.pending = [];       // hits sent but not yet known to be stored
+    this.pending = resume ? resume.pending : [];  // hits sent but not yet known to be stored
     this.retries = 0;
     this.ending = false;
+    this.resuming = !!resume;
   }
   open() {
     return new Promise((resolve, reject) => {
@@ -65,7 +71,9 @@ class PlayerRun {
   onMessage(ws, msg) {
     if (msg.type === "joined") {
       this.retries = 0;
+      this.resuming = false;
       this.storedSeq = Math.max(this.storedSeq, msg.last_seq);
+      this.seq = Math.max(this.seq, msg.last_seq + 1);
       // Resend what the server never stored (hits sent while the connection was down).
       for (const h of this.unacked()) ws.send(JSON.stringify(h));
       if (this.joinWaiter) { this.joinWaiter.resolve(msg); this.joinWaiter = null; }
@@ -76,8 +84,10 @@ class PlayerRun {
     } else if (msg.type === "stored") this.storedSeq = Math.max(this.storedSeq, msg.seq);
     else if (msg.type === "result") { this.result = msg.result; if (this.onResult) this.onResult(msg); }
     else if (msg.type === "error") {
-      // While reconnecting, the server may not have noticed the old connection die yet: keep trying.
-      if (this.retries > 0 && msg.code === "duplicate_player") { this.staleSeat = true; return; }
+      // While reconnecting (or resuming after a reload), the server may not have noticed the old
+      // connection die yet: keep trying (a little only when resuming: it may be a duplicated tab).
+      const stale = msg.code === "duplicate_player" && (this.resuming ? this.retries < 6 : this.retries > 0);
+      if (stale) { this.staleSeat = true; return; }
       this.error = msg;
       this.view.status(msg.message);
       if (this.joinWaiter) { this.joinWaiter.reject(new Error(msg.message)); this.joinWaiter = null; }
@@ -154,8 +164,9 @@ class PlayerView {
  * {rate, fromS, toS, countIn, metronome}.
  */
 export class PlaySession {
-  constructor({ song, players, practice, container, audio, onStatus, calibrations }) {
+  constructor({ song, players, practice, container, audio, onStatus, calibrations, resume }) {
     this.song = song;
+    this.resume = resume || null;  // a run saved before a page reload (see save())
     this.players = players;
     this.practice = practice;
     this.container = container;
@@ -174,14 +185,16 @@ export class PlaySession {
   async start() {
     const { song, practice } = this;
     this.container.innerHTML = "";
-    const session = await api.createSession(song.id, { players: this.players.map((p) => p.name) });
+    const resume = this.resume;
+    const session = resume ? { id: resume.sessionId }
+      : await api.createSession(song.id, { players: this.players.map((p) => p.name) });
     this.sessionId = session.id;
-    for (const p of this.players) {
+    for (const [i, p] of this.players.entries()) {
       const chart = await api.chart(song.id, p.part, p.level);
       const view = new PlayerView(this.container, p.name, chart);
       const run = new PlayerRun({ sessionId: session.id, player: p.name, part: p.part, level: p.level,
         mode: p.mode || "pads", rate: practice.rate, device: p.device, fromS: practice.fromS,
-        toS: practice.toS }, view);
+        toS: practice.toS }, view, resume ? resume.runs[i] : null);
       const slot = { player: p, chart, view, run, source: null };
       const videoS = (this.calibrations[p.device]?.video_offset_ms || 0) / 1000;
       slot.videoS = videoS;
@@ -196,9 +209,9 @@ export class PlaySession {
     await Promise.all(this.slots.map((s) => s.run.open()));
     for (const s of this.slots) await s.source.start();
     this.duration = this.slots[0].chart.duration_s;
-    const fromS = practice.fromS || 0;
+    const fromS = resume ? resume.songS : practice.fromS || 0;
     const beatS = this.beatPeriodAt(fromS);
-    const countInS = practice.countIn ? (beatS * 4) / practice.rate : 0;
+    const countInS = practice.countIn && !resume ? (beatS * 4) / practice.rate : 0;
     if (countInS > 0) {
       const ctx = this.clicker.ensure();
       for (let i = 0; i < 4; i++) this.clicker.click(ctx.currentTime + 0.05 + (i * beatS) / practice.rate, i === 0);
@@ -210,7 +223,25 @@ export class PlaySession {
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
     this.metroTimer = setInterval(() => this.metronome(), 25);
     this.nextMetroBeat = 0;
+    this.onPageHide = () => this.save();
+    window.addEventListener("pagehide", this.onPageHide);
     await this.clock.start(fromS, practice.rate, countInS);
+  }
+
+  /** Remember the run in this tab (session, song position, each player's unstored hits) for a reload. */
+  save() {
+    if (this.stopped || this.looping || !this.sessionId || this.slots.length !== this.players.length) return;
+    const record = { songId: this.song.id, sessionId: this.sessionId, players: this.players,
+      practice: this.practice, songS: Math.max(0, this.clock.now()),
+      runs: this.slots.map((s) => ({ seq: s.run.seq, pending: s.run.unacked() })) };
+    try { sessionStorage.setItem(SAVE_KEY, JSON.stringify(record)); } catch (_) { /* storage full or off */ }
+  }
+  /** The run saved in this tab before a reload, or null. */
+  static saved() {
+    try { return JSON.parse(sessionStorage.getItem(SAVE_KEY) || "null"); } catch (_) { return null; }
+  }
+  static forget() {
+    try { sessionStorage.removeItem(SAVE_KEY); } catch (_) { /* nothing saved */ }
   }
 
   beatPeriodAt(timeS) {
@@ -235,6 +266,7 @@ export class PlaySession {
     if (this.stopped) return;
     const t = this.clock.now();
     for (const s of this.slots) s.run.tick(t);
+    this.save();
     const endS = this.practice.toS != null ? this.practice.toS : this.duration;
     if (t > endS + 0.3 && !this.looping) {
       if (this.practice.toS != null && this.practice.loop) this.restartLoop();
@@ -275,7 +307,9 @@ export class PlaySession {
   async finish() {
     if (this.stopped) return this.results;
     this.stopped = true;
+    PlaySession.forget();
     window.removeEventListener("resize", this.onResize);
+    window.removeEventListener("pagehide", this.onPageHide);
     clearInterval(this.tickTimer);
     clearInterval(this.metroTimer);
     cancelAnimationFrame(this.raf);
