@@ -7,6 +7,7 @@ mean F is printed too. Also reports model inference speed.
 Usage:
   .venv/bin/python training/evaluate.py                      # cache/eval/drums, cache/eval/mix, dev-renders
   .venv/bin/python training/evaluate.py --baseline           # also the classical DSP baseline
+  .venv/bin/python training/evaluate.py --by-kit             # also a row per held-out kit
   .venv/bin/python training/evaluate.py --speed              # start-up and inference time, 3.5-min song
   .venv/bin/python training/evaluate.py DIR [DIR ...] [--model path.npz]
 """
@@ -14,6 +15,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
 from collections.abc import Callable
@@ -74,12 +76,25 @@ def model_transcriber(model: DrumModel) -> Transcriber:
     return run
 
 
-def evaluate_set(directory: Path, run: Transcriber) -> dict[str, float]:
-    """Summed-count F per class5 plus mean KD/SD/HH F, file count, audio seconds and run seconds."""
+def kits_of(directory: Path) -> dict[str, str]:
+    """File stem -> kit, from the ``index.csv`` beside an evaluation set (empty when there is none)."""
+    index = directory.parent / "index.csv"
+    if not index.exists():
+        return {}
+    with index.open() as f:
+        return {r["name"]: r["kit"] for r in csv.DictReader(f) if r["set"] == directory.name}
+
+
+def evaluate_set(directory: Path, run: Transcriber, *, only: set[str] | None = None) -> dict[str, float]:
+    """Summed-count F per class5 plus mean KD/SD/HH F, file count, audio seconds and run seconds.
+
+    ``only`` restricts the set to these file stems.
+    """
     counts = {c: np.zeros(3, dtype=int) for c in CLASS5}
     per_file = []
     audio_s = run_s = 0.0
-    files = sorted(directory.glob("*.flac"))
+    files = [f for f in sorted(directory.glob("*.flac"))
+             if only is None or f.name[: -len(".flac")] in only]
     for flac in files:
         tsv = flac.with_name(flac.name[: -len(".flac")] + ".onsets.tsv")
         if not tsv.exists():
@@ -153,6 +168,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--baseline", action="store_true", help="also evaluate the classical DSP baseline")
     ap.add_argument("--speed", action="store_true", help="only time start-up and inference")
+    ap.add_argument("--by-kit", action="store_true", help="also a row per kit (sets with an index.csv)")
     args = ap.parse_args()
     if args.speed:
         speed(args.model)
@@ -167,6 +183,10 @@ def main() -> None:
     for d in dirs:
         for name, run in runners:
             print_row(f"{name}: {d.parent.name}/{d.name}", evaluate_set(d, run))
+            kits = kits_of(d) if args.by_kit else {}
+            for kit in sorted(set(kits.values())):
+                stems = {stem for stem, k in kits.items() if k == kit}
+                print_row(f"  {kit}", evaluate_set(d, run, only=stems))
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ SF2_KITS: dict[str, tuple[str, int, int, int]] = {
 }
 HYDROGEN_KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "HardElectro1",
                  "Millo_MultiLayered2", "Millo-Drums_v.1", "VariBreaks", "The Black Pearl 1.0",
-                 "Audiophob", "ForzeeStereo", "Millo_MultiLayered3")
+                 "Audiophob", "ForzeeStereo", "Millo_MultiLayered3", "rumpf_kit_z01_h2")
 
 #: Kits never used for training or threshold tuning (evaluation only).
 EVAL_KITS = ("avl_red_zeppelin", "h2_ForzeeStereo", "h2_HardElectro1")
