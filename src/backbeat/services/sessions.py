@@ -54,6 +54,8 @@ MAX_SHARED_TRACKS = 64
 MAX_BATCH = 2_000
 #: The writer waits this long after the first hit of a round before committing (tiny batches).
 COALESCE_S = 0.004
+#: Rounds without a hit (of COALESCE_S each) before the writer idles until a hit wakes it.
+IDLE_AFTER_EMPTY_ROUNDS = 25
 
 
 class SessionError(InvalidArgumentError):
@@ -214,17 +216,24 @@ class HitWriter:
         return list(groups.values())
 
     def _run(self) -> None:
+        empty_rounds = 0
         while True:
+            if self.coalesce_s > 0:
+                time.sleep(self.coalesce_s)  # let a few more hits arrive: fewer, larger transactions
             if not self._pending:
-                # Wait for put() to wake the thread. While hits keep coming the thread never waits
-                # here, so the event loop does not pay for a thread wake-up per round.
+                empty_rounds += 1
+                if self.coalesce_s > 0 and empty_rounds < IDLE_AFTER_EMPTY_ROUNDS:
+                    continue  # hits may come any moment: look again after another wait
+                # Idle: wait for put() to wake the thread. While hits keep coming the thread never
+                # waits here, so the event loop does not pay for a thread wake-up per round.
                 self._wake.clear()
                 self._idle = True
                 if not self._pending:  # re-checked after _idle is visible to put()
                     self._wake.wait()
                 self._idle = False
-            if self.coalesce_s > 0:
-                time.sleep(self.coalesce_s)  # let a few more hits arrive: fewer, larger transactions
+                empty_rounds = 0
+                continue
+            empty_rounds = 0
             items: list[_Pending | threading.Event | None] = []
             while self._pending and len(items) < MAX_BATCH:
                 items.append(self._pending.popleft())
