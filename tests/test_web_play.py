@@ -444,3 +444,27 @@ def test_record_hit_rows_stores_a_large_round_across_statements(tmp_path: Path) 
     assert db.record_hit_rows(rows) == n
     assert db.count_hits(ses.id) == n
     db.close()
+
+
+@pytest.mark.timeout(120)  # a missing acknowledgement would block receive_json
+def test_player_who_stops_playing_still_learns_every_hit_is_stored(app_env: Any) -> None:
+    client, _, notes = app_env
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "pauser"))
+        receive_until(ws, "joined")
+        carried = -1
+        for seq in range(3):
+            n = notes[60 + seq]
+            ws.send_text(hit_msg(seq, n["t"], n["pad"], n["cymbal"]))
+            carried = max(carried, receive_judgment(ws, seq)["stored"])
+        # The player stops: the last hits' commit is acknowledged by a "stored" message of its own
+        # (unless a judgment already carried it).
+        deadline = time.monotonic() + 10.0
+        while carried < 2 and time.monotonic() < deadline:
+            m = ws.receive_json()
+            if m["type"] == "stored":
+                carried = max(carried, m["seq"])
+        assert carried == 2
+        ws.send_text(json.dumps({"v": 1, "type": "end"}))
+        receive_until(ws, "result")
