@@ -15,7 +15,8 @@ Prints, for a long synthetic chart (16th-note hi-hats with kick and snare at
 * the largest difference between the offsets the engine reports and the true
   offsets of hits fed with known timestamps, at playback rates 1.0, 0.75, 0.5;
 * whether the 60 Hz live run, the 1 kHz live run and the batch run agree;
-* storage: commit latency of a hit batch (each batch is its own transaction).
+* storage: commit latency of a hit batch (each batch is its own transaction), and of a
+  live server's round of hit rows of many players (``record_hit_rows``, one transaction).
 
 The WebSocket round-trip and concurrent-player measurements belong in
 :func:`bench_web` below (owned by the web layer).
@@ -150,6 +151,19 @@ def bench_storage(n_batches: int = 300) -> None:
                 lat.sort()
                 print(f"storage: record_hits batch of {size:2d}: median {statistics.median(lat):.3f} ms, "
                       f"p99 {lat[int(0.99 * len(lat))]:.3f} ms per committed batch")
+            # The live server's group commit: a round of plain rows from 32 players, one transaction.
+            others = [db.add_player(f"bench{i}").id for i in range(32)]
+            for size in (1, 8, 64):
+                lat = []
+                for b in range(n_batches):
+                    rows = [(ses.id, others[k % 32], size * b + k, b * 0.1, k % 5, 100, None, "perfect", 1.5,
+                             None) for k in range(size)]
+                    t0 = time.perf_counter()
+                    db.record_hit_rows(rows)
+                    lat.append((time.perf_counter() - t0) * 1e3)
+                lat.sort()
+                print(f"storage: record_hit_rows round of {size:2d}: median {statistics.median(lat):.3f} ms, "
+                      f"p99 {lat[int(0.99 * len(lat))]:.3f} ms per committed round")
 
 
 def bench_web(args: argparse.Namespace) -> None:
