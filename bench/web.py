@@ -7,14 +7,24 @@ Starts ``backbeat serve`` in a subprocess (temp data dir, demo song), then
    WebSocket ping/pong round trip on the same connection (transport floor);
 2. capacity: N players (2 per session) each send 10 hits/s (the browser sends
    a tick only when no hit went out in the last 250 ms, so none here) for
-   ``--duration-s`` seconds from one client process; a hit is *late* when its
-   judgment takes longer than ``--late-ms`` and *lost* when it never comes.
-   Reports, per N, the judgment latency percentiles, late and lost counts,
-   and whether every hit reached the database.
+   ``--duration-s`` seconds; a hit is *late* when its judgment takes longer
+   than ``--late-ms`` and *lost* when it never comes. Reports, per N, the
+   judgment latency percentiles, late and lost counts, whether every hit
+   reached the database, the server's CPU per hit (whole run, and over the
+   steady part with its event loop thread apart) and the load clients' CPU
+   per hit.
+
+The load clients (``--client raw``, the default) are a minimal WebSocket
+client in ``--client-procs`` processes of their own, cheap enough that the
+figure measures the server; ``--client websockets`` runs every player on the
+``websockets`` library inside this process instead (how figures before
+2026-11-24 were taken).
 
 Run: ``nice -n 10 .venv/bin/python bench/web.py`` (``--players 100 250 500``).
-The client and the server share the machine, so the capacity figure is a
-lower bound for a dedicated server.
+The clients and the server share the machine, so the capacity figure is a
+lower bound for a dedicated server. ``--server-src DIR`` runs the server from
+another checkout's ``src`` (before/after comparisons); ``--seat-only`` times
+``Seat.hit`` alone, ``--latency-only`` skips the capacity test.
 """
 
 from __future__ import annotations
