@@ -15,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from backbeat.storage.database import Database
 from backbeat.web.app import create_app
+from backbeat.web.play_socket import MAX_BATCH_MESSAGES
 from backbeat.web.protocol import (
     CLOSE_DUPLICATE_PLAYER,
     CLOSE_NORMAL,
@@ -386,6 +387,16 @@ def test_batch_client_gets_waiting_messages_in_one_frame(app_env: Any) -> None:
             seen.extend(frame if isinstance(frame, list) else [frame])
         mine = next(m for m in seen if m["type"] == "judgment" and m["seq"] == 0)
         assert mine["judgment"] == "perfect" and mine["v"] == 1
+        # Many misses at once: several frames, none over the per-frame limit, nothing lost or reordered.
+        ws.send_text(json.dumps({"v": 1, "type": "tick", "t_song_s": notes[200]["t"] + 1.0}))
+        misses: list[dict[str, Any]] = []
+        while len(misses) < 150:
+            frame = ws.receive_json()
+            batch = frame if isinstance(frame, list) else [frame]
+            assert len(batch) <= MAX_BATCH_MESSAGES
+            misses += [m for m in batch if m["type"] == "judgment"]
+        assert all(m["judgment"] == "miss" for m in misses)
+        assert [m["note_index"] for m in misses] == sorted(m["note_index"] for m in misses)
         ws.send_text(json.dumps({"v": 1, "type": "end"}))
         frames, code = receive_close(ws)
     msgs = [m for f in frames for m in (f if isinstance(f, list) else [f])]
