@@ -47,7 +47,6 @@ LIVE_LATENCY_S = 0.1
 CHORD_SLACK_S = 0.002
 #: Hits waiting for the database, across all players, before new ones are refused.
 MAX_PENDING_HITS = 100_000
-_PADS = tuple(Pad)
 #: Chart tracks (with practice range) whose notes joins share, most recent kept.
 MAX_SHARED_TRACKS = 64
 #: Most hits taken from the queue in one round.
@@ -56,6 +55,8 @@ MAX_BATCH = 2_000
 COALESCE_S = 0.004
 #: Rounds without a hit (of COALESCE_S each) before the writer idles until a hit wakes it.
 IDLE_AFTER_EMPTY_ROUNDS = 25
+
+_PADS = tuple(Pad)  # pad number -> Pad, without the enum's call
 
 
 class SessionError(InvalidArgumentError):
