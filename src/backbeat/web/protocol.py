@@ -144,7 +144,10 @@ def parse_message(raw: str | bytes) -> ClientMsg:
         If the message is too big, not JSON, not an object, of an unknown
         version or type, or has a missing or invalid field.
     """
-    size = len(raw.encode("utf-8", "replace")) if isinstance(raw, str) else len(raw)
+    if isinstance(raw, str):  # an ASCII text (every normal message) is as long in UTF-8 bytes
+        size = len(raw) if raw.isascii() else len(raw.encode("utf-8", "replace"))
+    else:
+        size = len(raw)
     if size > MAX_MESSAGE_BYTES:
         raise ProtocolViolation("too_big", f"message of {size} bytes exceeds the {MAX_MESSAGE_BYTES}-byte "
                                 "limit", close_code=CLOSE_TOO_BIG)
@@ -280,6 +283,8 @@ def _opt_bool(data: dict[str, Any], key: str) -> bool | None:
 
 
 def _pad(value: Any) -> int:
+    if type(value) is int and 0 <= value < len(PAD_NAMES):  # the usual case first
+        return value
     if isinstance(value, str) and value in PAD_NAMES:
         return PAD_NAMES.index(value)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(PAD_NAMES):
