@@ -25,11 +25,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 from analysis_diagnose import ACT_NAMES, SETS, verdict  # noqa: E402
 
 
-def load_set(set_name: str, weights: Path):  # type: ignore[no-untyped-def]
+def load_set(set_name: str, weights: list[Path]):  # type: ignore[no-untyped-def]
+    """Cached inputs of a set; with several weight files the beat activations are averaged."""
     from backbeat.analysis.beat_model import BeatModel
 
     folder, _ = SETS[set_name]
-    tag = hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
+    tag = hashlib.sha1(b"".join(w.read_bytes() for w in weights)).hexdigest()[:10]
     out = []
     for flac in sorted(folder.glob("*.flac")):
         src = ROOT / "cache" / "acts" / set_name / (flac.stem + ".npz")
@@ -43,7 +44,9 @@ def load_set(set_name: str, weights: Path):  # type: ignore[no-untyped-def]
             with np.load(cache, allow_pickle=False) as c:
                 bacts = SimpleNamespace(beat=c["beat"], downbeat=c["downbeat"])
         else:
-            ba = BeatModel.load(weights).activations(feats)
+            all_acts = [BeatModel.load(w).activations(feats) for w in weights]
+            ba = SimpleNamespace(beat=np.mean([a.beat for a in all_acts], axis=0),
+                                 downbeat=np.mean([a.downbeat for a in all_acts], axis=0))
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, beat=ba.beat.astype(np.float32), downbeat=ba.downbeat.astype(np.float32))
             bacts = SimpleNamespace(beat=ba.beat, downbeat=ba.downbeat)
@@ -87,25 +90,27 @@ def variant(name: str, weights_path: Path):  # type: ignore[no-untyped-def]
         from backbeat.analysis import pipeline as pl
         from backbeat.analysis.beat_model import BeatModel
 
-        an = Analyzer(use_beat_model=name != "pipeline_old")
+        # pipeline_old: the default path (drum model); pipeline: beat_source="beat_model" with these
+        # weights; pipeline_vote: the same with the drum model's off-beat vote
+        an = Analyzer()
         if name != "pipeline_old":
             an.beat_model = BeatModel.load(weights_path)
-        # pipeline_novote / pipeline_notmpl: without the off-beat vote / the template evidence
-        vote, tmpl = "novote" not in name, 0.0 if "notmpl" in name else pl.BEAT_MODEL_TEMPLATE_WEIGHT
+        vote = "vote" in name
 
         def run(feats, acts, bacts, dur):  # type: ignore[no-untyped-def]
             pl.BEAT_MODEL_OFFBEAT_VOTE, old_vote = vote, pl.BEAT_MODEL_OFFBEAT_VOTE
-            pl.BEAT_MODEL_TEMPLATE_WEIGHT, old_tmpl = tmpl, pl.BEAT_MODEL_TEMPLATE_WEIGHT
             try:
                 a = an.analyze_activations(feats, acts, duration_s=dur)
             finally:
-                pl.BEAT_MODEL_OFFBEAT_VOTE, pl.BEAT_MODEL_TEMPLATE_WEIGHT = old_vote, old_tmpl
+                pl.BEAT_MODEL_OFFBEAT_VOTE = old_vote
             return (np.array([b.time_s for b in a.beats]), np.array([b.position for b in a.beats]),
                     a.extra["meter"])
         return run
 
     def run_net(feats, acts, bacts, dur):  # type: ignore[no-untyped-def]
         act = np.asarray(bacts.beat, dtype=np.float64)
+        if "sumdrum" in name:  # mean with the drum model's beat output
+            act = 0.5 * (act + beats_mod.normalize_activation(np.asarray(acts.beat, dtype=np.float64)))
         if "maxdb" in name:
             act = np.maximum(act, np.asarray(bacts.downbeat, dtype=np.float64))
         kw = {}
@@ -129,7 +134,13 @@ def variant(name: str, weights_path: Path):  # type: ignore[no-untyped-def]
                 cues.update(beat=bacts.beat, downbeat=bacts.downbeat)
             if "offbeatK" in name:  # drum kick and snare only
                 cues = {"kick": acts.kick, "snare": acts.snare}
-            b = beats_mod.correct_offbeat_cues(b, cues)
+            weights = None
+            if "offbeatP" in name:  # the network's beat output as a fifth cue with weight alpha
+                alpha = float(name.split("offbeatP")[1].split("_")[0])
+                cues["net"] = bacts.beat
+                weights = {**dict(zip(beats_mod.OFFBEAT_CUES, beats_mod.OFFBEAT_WEIGHTS, strict=True)),
+                           "net": alpha}
+            b = beats_mod.correct_offbeat_cues(b, cues, weights=weights)
         b = b[b < dur]
         lengths = {4: 0.0} if "only4" in name else None
         slip = float(name.split("slip")[1].split("_")[0]) if "slip" in name else bm.BAR_SLIP_LOG_COST
@@ -157,14 +168,15 @@ def variant(name: str, weights_path: Path):  # type: ignore[no-untyped-def]
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="dev-renders,tune-drums,tune-mix")
-    ap.add_argument("--weights", type=Path, default=ROOT / "src" / "backbeat" / "analysis" / "models" /
-                    "beats_tcn.npz")
+    ap.add_argument("--weights", type=Path, nargs="+", default=[ROOT / "src" / "backbeat" / "analysis" /
+                                                                 "models" / "beats_tcn.npz"],
+                    help="one or more weight files (several: activations averaged)")
     ap.add_argument("--variants", default="pipeline,net")
     ap.add_argument("--per-file", action="store_true")
     args = ap.parse_args()
     import mir_eval
 
-    variants = {v: variant(v, args.weights) for v in args.variants.split(",")}
+    variants = {v: variant(v, args.weights[0]) for v in args.variants.split(",")}
     for set_name in args.sets.split(","):
         data = load_set(set_name, args.weights)
         tuning = SETS[set_name][1]

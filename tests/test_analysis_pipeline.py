@@ -58,6 +58,7 @@ def drum_song(duration_s: float, *, bpm: float = 120.0, sr: int = 44100, beats_p
 
 @pytest.fixture(scope="module")
 def analyzer() -> Analyzer:
+    """The DSP-only path (no drum model, no beat network)."""
     return Analyzer(use_drum_model=False)
 
 
@@ -160,11 +161,28 @@ def test_beat_source_selection_with_and_without_model_beats() -> None:
     assert dsp_only.effective_beat_source(None) == "dsp"
     assert dsp_only.effective_beat_source(SimpleNamespace(beat=None)) == "dsp"
     auto = Analyzer(use_drum_model=False)  # selection logic only; activations are passed in
+    assert auto.beat_model is None  # the beat network is opt-in (beat_source="beat_model")
     assert auto.effective_beat_source(acts) == "model"
     act = auto.beat_activation(feats, acts)
     assert act.max() == pytest.approx(1.0)  # scaled to [0, 1]
     assert np.array_equal(np.flatnonzero(act), np.arange(0, 500, 50))
     forced = Analyzer(use_drum_model=False, beat_source="dsp")
+    assert forced.beat_model is None  # only "auto" and "beat_model" load the beat network
     assert forced.effective_beat_source(acts) == "dsp"
     with pytest.raises(ModelError):
         Analyzer(use_drum_model=False, beat_source="mean")
+
+
+@pytest.mark.parametrize(("bpm", "beats_per_bar"), [(96.0, 4), (128.0, 4), (108.0, 3)])
+def test_beat_network_path_on_synthetic_drums(tmp_path: Path, bpm: float, beats_per_bar: int) -> None:
+    """With the beat network (beat_source="beat_model"): beats, bar length and downbeats."""
+    an = Analyzer(use_drum_model=False, beat_source="beat_model")
+    x, beats = drum_song(24.0, bpm=bpm, beats_per_bar=beats_per_bar)
+    a = an.analyze(_write(tmp_path, "net.flac", x))
+    assert a.extra["beat_source"] == "beat_model"
+    est = np.array([b.time_s for b in a.beats])
+    assert mir_eval.beat.f_measure(beats, est) > 0.95
+    assert a.extra["meter"] == f"{beats_per_bar}/4"
+    assert a.tempo_map[0].bpm == pytest.approx(bpm, rel=0.02)
+    ref_down = beats[::beats_per_bar]
+    assert mir_eval.onset.f_measure(ref_down, np.array(a.downbeats_s), window=0.07)[0] > 0.9

@@ -8,21 +8,25 @@ for any number of files.
 
 Beat activation (``beat_source``):
 
-* ``"beat_model"``: the dedicated beat/downbeat network (:mod:`.beat_model`,
-  ±10 s receptive field); bar positions and the bar length then come from its
-  downbeat output (:func:`.beat_model.bar_positions`);
 * ``"dsp"``: spectral-flux onset activation (:func:`.beats.onset_activation`);
 * ``"model"``: the drum model's learned beat activation (scaled to [0, 1]);
-* ``"mean"``: the mean of the last two;
-* ``"auto"`` (default): ``"beat_model"`` when its weights load, else
-  ``"model"`` when the drum model has a beat output, else ``"dsp"``
-  (see docs/BENCHMARKS.md, section Analysis, for the figures behind the choice).
+* ``"mean"``: the mean of both;
+* ``"auto"`` (default): ``"model"`` when the model has a beat output, else
+  ``"dsp"`` (on the dev renders the model's activation gives beat F 0.90
+  against 0.85 for DSP and 0.85 for the mean; see docs/BENCHMARKS.md);
+* ``"beat_model"`` (opt-in): the dedicated beat/downbeat network
+  (:mod:`.beat_model`, ±10 s receptive field). Not the default: on the tuning
+  sets it gains on the Groove MIDI tuning renders but loses on the dev renders
+  (docs/BENCHMARKS.md, section Analysis, fourth round).
 
-Without the beat network, beat versus off-beat is settled after tracking: with
-the drum model by a vote of its beat, kick, snare and downbeat outputs
-(:func:`.beats.correct_offbeat_cues`), without it by the low-band (kick) flux
-(:func:`.beats.correct_offbeat`); meter and downbeats come from
-:func:`.downbeats.assign_positions`. :meth:`Analyzer.analyze_activations`
+With the drum model, beat versus off-beat is settled after tracking by a vote
+of its beat, kick, snare and downbeat outputs
+(:func:`.beats.correct_offbeat_cues`); without it, by the low-band (kick)
+flux (:func:`.beats.correct_offbeat`). With the beat network, its own beat
+output decides (the vote is off, :data:`BEAT_MODEL_OFFBEAT_VOTE`), and bar
+positions come from :func:`.downbeats.assign_positions` when the drum model
+runs, else from the network's downbeat output (:func:`.beat_model.bar_positions`).
+:meth:`Analyzer.analyze_activations`
 runs these steps on given activations (used by the benchmarks' cache).
 """
 
@@ -45,10 +49,8 @@ from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoS
 
 BEAT_SOURCES = ("auto", "beat_model", "dsp", "model", "mean")
 #: With the beat network: also run the drum model's off-beat vote (:func:`.beats.correct_offbeat_cues`).
-BEAT_MODEL_OFFBEAT_VOTE = True
-#: With the beat network, in 4/4: weight of the bar template's downbeat evidence
-#: (:func:`.downbeats.template_evidence`, drum-model cues) added to the network's downbeat log-odds.
-BEAT_MODEL_TEMPLATE_WEIGHT = 1.0
+#: Off: on the tuning sets it mends two dev-render files but breaks four Groove MIDI tuning excerpts.
+BEAT_MODEL_OFFBEAT_VOTE = False
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
 
@@ -120,15 +122,12 @@ class Analyzer:
         ``"auto"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see module docs).
     use_drum_model
         If False, or if the weights are missing, no drum hits are produced
-        (and without the beat network, beats use the DSP activation);
-        ``Analysis.extra["warnings"]`` says so.
-    use_beat_model
-        If False, or if its weights are missing, beats come from the drum
-        model's beat output or the DSP activation (``"auto"``).
+        and beats use the DSP activation (or the beat network with
+        ``beat_source="beat_model"``); ``Analysis.extra["warnings"]`` says so.
     """
 
     def __init__(self, *, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
-                 beat_source: str = "auto", use_drum_model: bool = True, use_beat_model: bool = True) -> None:
+                 beat_source: str = "auto", use_drum_model: bool = True) -> None:
         if beat_source not in BEAT_SOURCES:
             raise InvalidArgumentError(f"beat_source must be one of {BEAT_SOURCES}, got {beat_source!r}")
         self.max_duration_s = max_duration_s
@@ -147,16 +146,13 @@ class Analyzer:
         if beat_source in ("model", "mean") and self.model is None:
             raise ModelError(f"beat_source 'model' needs the drum model ({self.model_problem})")
         self.beat_model: Any = None
-        if use_beat_model and beat_source in ("auto", "beat_model"):
+        if beat_source == "beat_model":
             try:
                 from backbeat.analysis.beat_model import BeatModel
 
                 self.beat_model = BeatModel.load()
             except (ModelError, ImportError) as exc:
-                if beat_source == "beat_model":
-                    raise ModelError(f"beat_source 'beat_model' needs the beat network ({exc})") from exc
-        elif beat_source == "beat_model":
-            raise ModelError("beat_source 'beat_model' needs the beat network (disabled)")
+                raise ModelError(f"beat_source 'beat_model' needs the beat network ({exc})") from exc
         self.timings = Timings()
 
     def analyze(self, path: str | Path) -> Analysis:
@@ -273,14 +269,15 @@ class Analyzer:
 
     def _beats_from_beat_model(self, features: np.ndarray, acts: Any, *,
                                duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
-        """Beats, bar positions and meter from the beat network's beat and downbeat outputs.
+        """Beats, bar positions and meter from the beat network.
 
-        With drum-model activations, beat versus off-beat is also put to the vote of
-        :func:`.beats.correct_offbeat_cues` (when :data:`BEAT_MODEL_OFFBEAT_VOTE`), and in 4/4
-        the bar template's evidence is added to the network's downbeat log-odds
-        (weight :data:`BEAT_MODEL_TEMPLATE_WEIGHT`, 0 = off).
+        Beats: :func:`.beats.track_beats` over the network's beat output (plus the drum
+        model's off-beat vote if :data:`BEAT_MODEL_OFFBEAT_VOTE`). Bar positions: with
+        drum-model activations, :func:`.downbeats.assign_positions` (meter detection and
+        the 4/4 bar template); without, :func:`.beat_model.bar_positions` over the
+        network's downbeat output.
         """
-        from backbeat.analysis.beat_model import bar_positions, beat_synchronous_max
+        from backbeat.analysis.beat_model import bar_positions
 
         bacts = self.beat_model.activations(features)
         all_beats = beats_mod.track_beats(bacts.beat, fps=FPS).beats_s
@@ -289,15 +286,11 @@ class Analyzer:
             all_beats = beats_mod.correct_offbeat_cues(
                 all_beats, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
         beat_times = all_beats[all_beats < duration_s]
+        if acts is not None:
+            return (beat_times, *downbeats_mod.assign_positions(
+                beat_times, features, fps=FPS, downbeat_activation=getattr(acts, "downbeat", None),
+                kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None)))
         positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
-        drum_downbeat = getattr(acts, "downbeat", None)
-        if beats_per_bar == 4 and drum_downbeat is not None and BEAT_MODEL_TEMPLATE_WEIGHT > 0:
-            tcues = downbeats_mod.template_cues(
-                beat_times, features, fps=FPS, downbeat_activation=drum_downbeat,
-                kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None))
-            p = np.clip(beat_synchronous_max(bacts.downbeat, beat_times, fps=FPS), 1e-4, 1 - 1e-4)
-            ev = BEAT_MODEL_TEMPLATE_WEIGHT * downbeats_mod.template_evidence(tcues) + np.log(p / (1 - p))
-            positions = downbeats_mod.decode_positions(ev, 4, slip_cost=downbeats_mod.SLIP_COST)
         return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
 
     def _beats_from_activation(self, features: np.ndarray, acts: Any, *,
