@@ -162,8 +162,8 @@ def main() -> int:
     print(f"start-up: `backbeat --help` {startup_s():.2f} s; import + model load {load_s:.2f} s")
     first = next(iter(analyzers.values()))
     print(f"drum model: {'loaded' if first.model is not None else 'unavailable: ' + first.model_problem}")
-    if "auto" in analyzers:
-        print(f"beat network: {'loaded' if analyzers['auto'].beat_model is not None else 'unavailable'}")
+    if "beat_model" in analyzers:
+        print("beat network: loaded (beat source 'beat_model')")
 
     for set_name in args.sets.split(","):
         folder, pattern, tuning = SETS[set_name]
