@@ -140,7 +140,14 @@ def variant(name: str, weights_path: Path):  # type: ignore[no-untyped-def]
                 cues["net"] = bacts.beat
                 weights = {**dict(zip(beats_mod.OFFBEAT_CUES, beats_mod.OFFBEAT_WEIGHTS, strict=True)),
                            "net": alpha}
-            b = beats_mod.correct_offbeat_cues(b, cues, weights=weights)
+            gate = float(name.split("offbeatG")[1].split("_")[0]) if "offbeatG" in name else None
+            if gate is None or b.size < 4:
+                b = beats_mod.correct_offbeat_cues(b, cues, weights=weights)
+            else:  # vote only when the network's own phase preference is weak
+                on = bm.beat_synchronous_max(bacts.beat, b[1:-1]).mean()
+                off = bm.beat_synchronous_max(bacts.beat, 0.5 * (b[1:] + b[:-1])).mean()
+                if (on - off) / max(on + off, 1e-9) < gate:
+                    b = beats_mod.correct_offbeat_cues(b, cues, weights=weights)
         b = b[b < dur]
         lengths = {4: 0.0} if "only4" in name else None
         slip = float(name.split("slip")[1].split("_")[0]) if "slip" in name else bm.BAR_SLIP_LOG_COST
