@@ -125,3 +125,13 @@ def test_import_is_light() -> None:
             "print(sorted(m for m in ('numpy', 'scipy', 'soundfile', 'av') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_beat_model_source_from_the_cli(batch: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "bm"
+    assert main(["analyze", str(batch["good1"]), "-o", str(out), "--beat-source", "beat_model", "-q"]) == 0
+    data = json.loads((out / "good1.json").read_text())
+    assert data["extra"]["beat_source"] == "beat_model"
+    beats = np.array([b["time_s"] for b in data["beats"]])
+    assert len(beats) > 8
+    assert abs(float(np.median(np.diff(beats))) - 0.5) < 0.03  # 120 BPM clicks

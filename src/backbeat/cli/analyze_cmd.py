@@ -22,9 +22,10 @@ def register(sub: Any) -> None:
                    help="also write DIR/<stem>.beats (time<TAB>beat_in_bar)")
     p.add_argument("--max-duration", type=float, default=20 * 60.0, metavar="SECONDS",
                    help="longest audio accepted (default 1200 s); 0 for no limit")
-    p.add_argument("--beat-source", choices=("auto", "dsp", "model", "mean"), default="auto",
-                   help="beat activation: DSP onset flux, the drum model's, their mean, or auto "
-                        "(the model's when available, default)")
+    p.add_argument("--beat-source", choices=("auto", "beat_model", "dsp", "model", "mean"), default="auto",
+                   help="beat activation: DSP onset flux, the drum model's, their mean, the separate "
+                        "long-context beat network (beat_model), or auto (the drum model's when "
+                        "available, default)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.set_defaults(func=run)
 
