@@ -214,6 +214,7 @@ async def capacity(base: str, db_path: Path, notes: list[dict[str, Any]], n_play
 # ``--client-procs`` processes of their own so that their CPU time can be reported beside the server's.
 
 _ZERO_MASK = b"\x00\x00\x00\x00"
+_DEBUG = bool(os.environ.get("BENCH_DEBUG"))
 
 
 def _ws_frame(payload: bytes, opcode: int = 0x1) -> bytes:
@@ -311,6 +312,9 @@ class RawPlayer(asyncio.Protocol):
                 sent = self.sent.pop(m.get("seq"), None)
                 if sent is not None:
                     self.lat.append((now - sent) * 1000)
+                    if self.lat[-1] > self.late_ms and _DEBUG:
+                        print(f"late {self.name} seq {m.get('seq')}: {self.lat[-1]:.1f} ms, "
+                              f"sent {sent - self.t0:.2f} s after the start (wall {time.time() % 1000:.2f})", flush=True)
             elif kind == "joined":
                 self.joined.set_result(None)
             elif kind == "result":

@@ -25,6 +25,7 @@ import functools
 import json
 import math
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -122,6 +123,41 @@ def judgment_json(e: JudgmentEvent, stored: int) -> str:
         e.combo, e.multiplier, e.score, "true" if e.free else "false", stored)
 
 
+class _AckClock:
+    """One timer per event loop that checks the stored-hit acknowledgements of every socket that waits
+    for one (instead of a timer per socket, which at hundreds of players made thousands of timer
+    objects a second for the garbage collector to promote and scan).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.watched: set[PlayConnection] = set()
+        self.handle: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> _AckClock:
+        clock = _ACK_CLOCKS.get(loop)
+        if clock is None:
+            clock = _ACK_CLOCKS[loop] = cls(loop)
+        return clock
+
+    def watch(self, conn: PlayConnection) -> None:
+        self.watched.add(conn)
+        if self.handle is None:
+            self.handle = self.loop.call_later(STORED_ACK_INTERVAL_S, self._tick)
+
+    def _tick(self) -> None:
+        watched, self.watched = self.watched, set()
+        for conn in watched:
+            with contextlib.suppress(Exception):  # one socket's trouble must not stop the others' acks
+                if conn.check_stored():
+                    self.watched.add(conn)
+        self.handle = self.loop.call_later(STORED_ACK_INTERVAL_S, self._tick) if self.watched else None
+
+
+_ACK_CLOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AckClock] = weakref.WeakKeyDictionary()
+
+
 class PlayConnection:
     """State of one /ws/play socket.
 
@@ -149,7 +185,7 @@ class PlayConnection:
         self.stored_seq = -1
         self.acked_seq = -1
         self._ack_due = -1
-        self._ack_scheduled = False
+        self._ack_watched = False
 
     # -- output ---------------------------------------------------------------
     def _wake_sender(self) -> None:
@@ -191,23 +227,26 @@ class PlayConnection:
         # that no judgment carried for a whole check interval (a player who stopped playing).
         if seq > self.stored_seq:
             self.stored_seq = seq
-        if not self._ack_scheduled:
-            self._ack_scheduled = True
-            self._ack_due = self.stored_seq
-            self.loop.call_later(STORED_ACK_INTERVAL_S, self._send_stored)
+        if not self._ack_watched:
+            self._ack_watched = True
+            _AckClock.of(self.loop).watch(self)
 
-    def _send_stored(self) -> None:
-        self._ack_scheduled = False
-        if self.closing or self.stored_seq <= self.acked_seq:
-            return
+    def check_stored(self) -> bool:
+        """Called by the ack clock every STORED_ACK_INTERVAL_S; True to be checked again next time.
+
+        A value known at the previous check and still not carried by a judgment goes out on its own,
+        so a commit is acknowledged within one to two intervals.
+        """
+        if self.closing:
+            self._ack_watched = False
+            return False
         if self._ack_due > self.acked_seq and len(self.out) < OUT_QUEUE_SIZE // 2:
             self.acked_seq = self.stored_seq
             self.out.append(_encode({"v": PROTOCOL_VERSION, "type": "stored", "seq": self.stored_seq}))
             self._wake_sender()
-        else:  # newer commits, not yet an interval old: check them at the next interval
-            self._ack_scheduled = True
-            self._ack_due = self.stored_seq
-            self.loop.call_later(STORED_ACK_INTERVAL_S, self._send_stored)
+        self._ack_due = self.stored_seq if self.stored_seq > self.acked_seq else -1
+        self._ack_watched = self._ack_due >= 0
+        return self._ack_watched
 
     def _send_judgments(self, events: list[JudgmentEvent]) -> None:
         stored = self.stored_seq
