@@ -112,10 +112,12 @@ def batch(items: list[dict[str, np.ndarray]], rng: np.random.Generator, bs: int,
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
 
-def export(model: TCN, path: Path, dilations: tuple[int, ...], extra: dict[str, np.ndarray]) -> None:
+def export(model: TCN, path: Path, dilations: tuple[int, ...], extra: dict[str, np.ndarray], *,
+           outputs: tuple[str, ...] = OUTPUTS) -> None:
+    """Write the weights as the plain .npz that backbeat.analysis.nn.TCN.load reads (atomically)."""
     sd = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(1), "outputs": np.array(OUTPUTS), "dilations": np.array(dilations),
+        "format_version": np.array(1), "outputs": np.array(outputs), "dilations": np.array(dilations),
         "mean": sd["mean"], "std": sd["std"], "inp_w": sd["inp.weight"], "inp_b": sd["inp.bias"],
         "head1_w": sd["head1.weight"][:, :, 0], "head1_b": sd["head1.bias"],
         "head2_w": sd["head2.weight"][:, :, 0], "head2_b": sd["head2.bias"],

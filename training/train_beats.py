@@ -33,36 +33,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from train import TCN, export  # the drum model's trainer: same layer layout and .npz format
+
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("beat", "downbeat")
 DILATIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 FPS = 100
-
-
-class TCN(nn.Module):
-    """Same architecture as backbeat.analysis.nn.TCN (numpy)."""
-
-    def __init__(self, n_in: int, channels: int, dilations: tuple[int, ...], n_out: int, dropout: float):
-        super().__init__()
-        self.inp = nn.Conv1d(n_in, channels, 3, padding=1)
-        self.dil = nn.ModuleList(nn.Conv1d(channels, channels, 3, dilation=d, padding=d) for d in dilations)
-        self.mix = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in dilations)
-        self.head1 = nn.Conv1d(channels, channels, 1)
-        self.head2 = nn.Conv1d(channels, n_out, 1)
-        self.drop = nn.Dropout(dropout)
-        self.register_buffer("mean", torch.zeros(n_in))
-        self.register_buffer("std", torch.ones(n_in))
-
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """feats (B, T, n_bands) -> logits (B, T, n_out)."""
-        diff = torch.relu(feats - torch.nn.functional.pad(feats, (0, 0, 1, 0))[:, :-1])
-        x = torch.cat([feats, diff], dim=2)
-        x = ((x - self.mean) / self.std).transpose(1, 2)
-        h = torch.relu(self.inp(x))
-        for conv, mix in zip(self.dil, self.mix, strict=True):
-            h = h + mix(self.drop(torch.relu(conv(h))))
-        h = torch.relu(self.head1(h))
-        return self.head2(self.drop(h)).transpose(1, 2)
 
 
 def load_items(ds_dirs: list[Path], seen: set[Path]) -> list[dict]:
@@ -140,25 +116,6 @@ def batch(items: list[dict], rng: np.random.Generator, bs: int, length: int, str
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)), torch.from_numpy(np.stack(ms))
 
 
-def export(model: TCN, path: Path, extra: dict[str, np.ndarray]) -> None:
-    sd = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
-    arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(1), "outputs": np.array(OUTPUTS), "dilations": np.array(DILATIONS),
-        "mean": sd["mean"], "std": sd["std"], "inp_w": sd["inp.weight"], "inp_b": sd["inp.bias"],
-        "head1_w": sd["head1.weight"][:, :, 0], "head1_b": sd["head1.bias"],
-        "head2_w": sd["head2.weight"][:, :, 0], "head2_b": sd["head2.bias"],
-    }
-    for i in range(len(DILATIONS)):
-        arrays[f"dil{i}_w"] = sd[f"dil.{i}.weight"]
-        arrays[f"dil{i}_b"] = sd[f"dil.{i}.bias"]
-        arrays[f"mix{i}_w"] = sd[f"mix.{i}.weight"][:, :, 0]
-        arrays[f"mix{i}_b"] = sd[f"mix.{i}.bias"]
-    arrays.update(extra)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -228,8 +185,9 @@ def main() -> None:
                 ref_in = tune[0]["feats"][:1200].astype(np.float32)
                 with torch.no_grad():
                     ref_out = torch.sigmoid(model(torch.from_numpy(ref_in)[None]))[0].numpy()
-                export(model, args.export, {"val_loss": np.array(vl), "steps": np.array(step),
-                                            "ref_input": ref_in, "ref_output": ref_out.astype(np.float32)})
+                export(model, args.export, DILATIONS, outputs=OUTPUTS,
+                       extra={"val_loss": np.array(vl), "steps": np.array(step),
+                              "ref_input": ref_in, "ref_output": ref_out.astype(np.float32)})
     print(f"done: {step} steps, best val {best:.4f}", flush=True)
 
 
