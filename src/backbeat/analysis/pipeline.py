@@ -282,14 +282,10 @@ class Analyzer:
         bacts = self.beat_model.activations(features)
         all_beats = beats_mod.track_beats(bacts.beat, fps=FPS).beats_s
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
-            cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
-            all_beats = beats_mod.correct_offbeat_cues(
-                all_beats, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
+            all_beats = _offbeat_vote(all_beats, acts)
         beat_times = all_beats[all_beats < duration_s]
         if acts is not None:
-            return (beat_times, *downbeats_mod.assign_positions(
-                beat_times, features, fps=FPS, downbeat_activation=getattr(acts, "downbeat", None),
-                kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None)))
+            return (beat_times, *_bar_positions(beat_times, features, acts))
         positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
         return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
 
@@ -298,21 +294,12 @@ class Analyzer:
         """Beats, bar positions and meter from the drum model's outputs or the DSP activation."""
         activation = self.beat_activation(features, acts)
         if acts is not None:
-            # Beat versus off-beat from the drum model's beat, kick, snare and downbeat outputs together.
-            track = beats_mod.track_beats(activation, fps=FPS)
-            cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
-            all_beats = beats_mod.correct_offbeat_cues(
-                track.beats_s, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
+            all_beats = _offbeat_vote(beats_mod.track_beats(activation, fps=FPS).beats_s, acts)
         else:
             anchor = beats_mod.low_band_activation(features)
             all_beats = beats_mod.track_beats(activation, fps=FPS, anchor=anchor).beats_s
         beat_times = all_beats[all_beats < duration_s]
-        positions, meter = downbeats_mod.assign_positions(
-            beat_times, features, fps=FPS,
-            downbeat_activation=getattr(acts, "downbeat", None),
-            kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
-        )
-        return beat_times, positions, meter
+        return (beat_times, *_bar_positions(beat_times, features, acts))
 
     def effective_beat_source(self, acts: Any) -> str:
         """Which activation drives the beat tracker for these activations."""
@@ -332,6 +319,20 @@ class Analyzer:
         if source == "mean":
             return 0.5 * (dsp + beats_mod.normalize_activation(np.asarray(acts.beat, dtype=np.float64)))
         return dsp
+
+
+def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
+    """Beat versus off-beat from the drum model's beat, kick, snare and downbeat outputs together."""
+    cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
+    return beats_mod.correct_offbeat_cues(beats_s, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
+
+
+def _bar_positions(beat_times: np.ndarray, features: np.ndarray,
+                   acts: Any) -> tuple[np.ndarray, downbeats_mod.Meter]:
+    """Meter and bar positions (meter detection and bar template), with the drum model's cues if any."""
+    return downbeats_mod.assign_positions(
+        beat_times, features, fps=FPS, downbeat_activation=getattr(acts, "downbeat", None),
+        kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None))
 
 
 def tempo_segments_summary(segments: tuple[TempoSegment, ...]) -> str:
