@@ -23,12 +23,13 @@ import sys
 import zlib
 from multiprocessing import Pool
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backbeat.analysis.features import log_filterbank
-from kits import CACHE, CLASS9_BY_KEY, TRAIN_KITS, load_bank
+from kits import CACHE, CLASS9_BY_KEY, PERMISSIVE_KITS, TRAIN_KITS, load_bank
 from render import (
     CLASS9,
     GMD_DIR,
@@ -48,8 +49,19 @@ def is_tune(gmd_id: str) -> bool:
     return zlib.crc32(gmd_id.encode()) % 20 == 0
 
 
-def make_item(job: tuple[int, str, str, bool, float, float, float]) -> dict[str, np.ndarray] | None:
-    seed, gmd_id, midi, as_mix, max_s, synth_p, shift_p = job
+class Job(NamedTuple):
+    seed: int
+    gmd_id: str
+    midi: str
+    as_mix: bool
+    max_s: float
+    synth_p: float
+    shift_p: float
+    kits: tuple[str, ...]
+
+
+def make_item(job: Job) -> dict[str, np.ndarray] | None:
+    seed, gmd_id, midi, as_mix, max_s, synth_p, shift_p, kits = job
     rng = np.random.default_rng(seed)
     try:
         full = load_groove(GMD_DIR / midi, name=gmd_id)
@@ -63,7 +75,7 @@ def make_item(job: tuple[int, str, str, bool, float, float, float]) -> dict[str,
     g = crop(full, start, dur)
     if len(g.events) < 4:
         return None
-    kit = TRAIN_KITS[int(rng.integers(len(TRAIN_KITS)))]
+    kit = kits[int(rng.integers(len(kits)))]
     bank = None
     if rng.random() < synth_p:
         bank = synth_bank(rng)
@@ -110,6 +122,8 @@ def main() -> None:
                     help="share of items drummed on a freshly synthesized electronic kit (synth_kit.py)")
     ap.add_argument("--shift-p", type=float, default=0.0,
                     help="share of the other items whose sampled kit is pitch-shifted per drum class")
+    ap.add_argument("--permissive-only", action="store_true",
+                    help="only kits whose samples have permissive licences (kits.PERMISSIVE_KITS)")
     ap.add_argument("--seed-offset", type=int, default=0,
                     help="added to every item's seed, so a second set draws new crops, kits and production")
     args = ap.parse_args()
@@ -117,12 +131,14 @@ def main() -> None:
         rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
     if args.limit:
         rows = rows[: args.limit]
+    kits = PERMISSIVE_KITS if args.permissive_only else TRAIN_KITS
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i
-        jobs.append((base, r["id"], r["midi_filename"], False, args.max_s, args.synth_p, args.shift_p))
-        if float(r["duration"]) >= args.min_mix_s:
-            jobs.append((base + 1, r["id"], r["midi_filename"], True, args.max_s, args.synth_p, args.shift_p))
+        for as_mix in (False, True):
+            if not as_mix or float(r["duration"]) >= args.min_mix_s:
+                jobs.append(Job(base + as_mix, r["id"], r["midi_filename"], as_mix, args.max_s, args.synth_p,
+                                args.shift_p, kits))
     rng = np.random.default_rng(0)
     order = rng.permutation(len(jobs))
     jobs = [jobs[i] for i in order]

@@ -68,6 +68,9 @@ HYDROGEN_KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "
 #: Kits never used for training or threshold tuning (evaluation only).
 EVAL_KITS = ("avl_red_zeppelin", "h2_ForzeeStereo", "h2_HardElectro1")
 TRAIN_KITS = tuple(k for k in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)] if k not in EVAL_KITS)
+#: Training kits whose samples carry a permissive licence (MIT, CC0, CC BY, CC BY-SA), per their metadata.
+PERMISSIVE_KITS = tuple(k for k in TRAIN_KITS if k.startswith("fluid_")
+                        or k in ("h2_Audiophob", "h2_BJA_Pacific", "h2_rumpf_kit_z01_h2"))
 
 # Ordered keyword rules: first match wins.
 _NAME_RULES: list[tuple[str, int | None]] = [
