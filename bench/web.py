@@ -314,7 +314,8 @@ class RawPlayer(asyncio.Protocol):
                     self.lat.append((now - sent) * 1000)
                     if self.lat[-1] > self.late_ms and _DEBUG:
                         print(f"late {self.name} seq {m.get('seq')}: {self.lat[-1]:.1f} ms, "
-                              f"sent {sent - self.t0:.2f} s after the start (wall {time.time() % 1000:.2f})", flush=True)
+                              f"sent {sent - self.t0:.2f} s after the start "
+                              f"(wall {time.time() % 1000:.2f})", flush=True)
             elif kind == "joined":
                 self.joined.set_result(None)
             elif kind == "result":
