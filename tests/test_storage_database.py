@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,31 +199,38 @@ def test_player_sessions_show_progress(db: Database) -> None:
     assert db.player_sessions(999) == []
 
 
-def test_record_hits_many_is_one_idempotent_transaction(db: Database) -> None:
+def _rows(sid: int, pid: int, hits: list[HitRecord]) -> list[tuple[Any, ...]]:
+    return [(sid, pid, h.seq, h.time_s, h.pad, h.velocity, h.cymbal, h.judgment, h.offset_ms, h.received_at)
+            for h in hits]
+
+
+def test_record_hit_rows_is_one_idempotent_transaction(db: Database) -> None:
     s1, s2 = db.create_session(None), db.create_session(None)
     ann, bob = db.add_player("Ann"), db.add_player("Bob")
     a = [HitRecord(seq=k, time_s=k / 4, pad=k % 5) for k in range(30)]
-    b = [HitRecord(seq=k, time_s=k / 3, pad=(k + 1) % 5, velocity=90) for k in range(12)]
+    # More than one INSERT statement's worth of rows in one round.
+    b = [HitRecord(seq=k, time_s=k / 3, pad=(k + 1) % 5, velocity=90) for k in range(120)]
     changes = db._conn.total_changes
-    assert db.record_hits_many([(s1.id, ann.id, a[:20]), (s1.id, bob.id, b), (s2.id, ann.id, a[:5])]) \
-        == [20, 12, 5]
-    assert db.record_hits_many([(s1.id, ann.id, a[10:]), (s1.id, bob.id, b), (s2.id, ann.id, [])]) \
-        == [10, 0, 0]  # retried overlap stored once
-    assert db._conn.total_changes - changes == 47
+    assert db.record_hit_rows(_rows(s1.id, ann.id, a[:20]) + _rows(s1.id, bob.id, b)
+                              + _rows(s2.id, ann.id, a[:5])) == 145
+    assert db.record_hit_rows(_rows(s1.id, ann.id, a[10:]) + _rows(s1.id, bob.id, b)) == 10  # overlap once
+    assert db._conn.total_changes - changes == 155
     assert [r.seq for r in db.hits(s1.id, player_id=ann.id)] == list(range(30))
     assert [r.time_s for r in db.hits(s1.id, player_id=bob.id)] == [h.time_s for h in b]
     assert db.count_hits(s2.id) == 5
-    assert db.record_hits_many([]) == []
+    assert db.record_hit_rows([]) == 0
 
 
-def test_record_hits_many_stores_nothing_when_one_batch_is_bad(db: Database) -> None:
+def test_record_hit_rows_stores_nothing_when_one_row_is_bad(db: Database) -> None:
     s = db.create_session(None)
     p = db.add_player("P")
-    good = [HitRecord(seq=k, time_s=k, pad=0) for k in range(5)]
+    good = _rows(s.id, p.id, [HitRecord(seq=k, time_s=k, pad=0) for k in range(5)])
     with pytest.raises(StorageError, match="does not exist"):
-        db.record_hits_many([(s.id, p.id, good), (9999, p.id, good)])
+        db.record_hit_rows(good + _rows(9999, p.id, [HitRecord(seq=0, time_s=0.0, pad=0)]))
     with pytest.raises(StorageError, match="pad"):
-        db.record_hits_many([(s.id, p.id, good), (s.id, p.id, [HitRecord(seq=9, time_s=1.0, pad=7)])])
+        db.record_hit_rows(good + _rows(s.id, p.id, [HitRecord(seq=9, time_s=1.0, pad=7)]))
+    with pytest.raises(StorageError, match="hit row"):
+        db.record_hit_rows([*good, (s.id, p.id, 9)])  # type: ignore[list-item]
     assert db.count_hits(s.id) == 0
     with pytest.raises(StorageError, match="at most"):
-        db.record_hits_many([(s.id, p.id, [HitRecord(seq=k, time_s=0.0, pad=0) for k in range(10_001)])])
+        db.record_hit_rows(_rows(s.id, p.id, [HitRecord(seq=k, time_s=0.0, pad=0) for k in range(10_001)]))

@@ -521,45 +521,6 @@ class Database:
             c.executemany(_INSERT_HIT, rows)
             return c.total_changes - before
 
-    def record_hits_many(self, batches: Sequence[tuple[int, int, Sequence[HitRecord]]]) -> list[int]:
-        """Store hits of several players (and sessions) in ONE transaction (group commit).
-
-        Each item is ``(session_id, player_id, hits)``. As in :meth:`record_hits`,
-        a hit whose ``seq`` is already stored for its session and player is
-        skipped, so retrying is harmless. Either every batch is committed or
-        none is.
-
-        Returns
-        -------
-        list[int]
-            How many hits of each batch were new, in the order given.
-
-        Raises
-        ------
-        StorageError
-            On an invalid hit, an unknown session/player in any batch, more
-            than :data:`MAX_HIT_BATCH` hits in all, or a write failure
-            (nothing is stored then).
-        """
-        total = sum(len(hits) for _, _, hits in batches)
-        if total > MAX_HIT_BATCH:
-            raise StorageError(
-                f"{self.path}: a hit batch holds at most {MAX_HIT_BATCH} hits, got {total}"
-            )
-        now = self._now()
-        params = [[_hit_params(sid, pid, h, now) for h in hits] for sid, pid, hits in batches]
-        counts = [0] * len(params)
-        if total == 0:
-            return counts
-        with self._tx(f"record hits of {len(params)} players") as c:
-            for i, rows in enumerate(params):
-                if not rows:
-                    continue
-                before = c.total_changes
-                c.executemany(_INSERT_HIT, rows)
-                counts[i] = c.total_changes - before
-        return counts
-
     def record_hit_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """Store hits of any players and sessions, given as plain rows, in ONE statement and transaction.
 
