@@ -36,6 +36,7 @@ from __future__ import annotations
 import heapq
 import math
 import threading
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ from backbeat.engine.scoring import POINTS, multiplier_for_combo
 from backbeat.engine.settings import EngineSettings, Mode
 
 _PENDING, _HIT, _MISSED = 0, 1, 2
+#: Stored velocity of a target not hit.
+_NO_VELOCITY = -1
 #: Lane index used for every target in any-pad mode.
 _ANY_LANE = 0
 #: Slack (seconds) when searching targets, so window-edge hits survive float rounding.
@@ -162,19 +165,23 @@ class PlayerEngine:
         self._judge = settings.windows.judge
         self._rate = settings.playback_rate
 
+        # Per-target state lives in typed arrays, not lists: the garbage collector does not scan
+        # arrays, so hundreds of live engines add nothing to its full passes (a server's pauses).
+        n = len(self.targets)
         # Per-lane target ids and times (sorted by time) for window search.
-        self._lane_ids: dict[int, list[int]] = {}
+        lane_ids: dict[int, list[int]] = {}
         for i, t in enumerate(self.targets):
-            self._lane_ids.setdefault(self._lane_of_target(t), []).append(i)
+            lane_ids.setdefault(self._lane_of_target(t), []).append(i)
+        self._lane_ids = {lane: array("i", ids) for lane, ids in lane_ids.items()}
         self._lane_times = {
-            lane: [self.targets[i].time_s for i in ids] for lane, ids in self._lane_ids.items()
+            lane: array("d", [self.targets[i].time_s for i in ids]) for lane, ids in lane_ids.items()
         }
-        self._status = [_PENDING] * len(self.targets)
-        self._offsets_ms: list[float | None] = [None] * len(self.targets)
-        self._velocity: list[int | None] = [None] * len(self.targets)
+        self._status = array("b", [_PENDING]) * n
+        self._offsets_ms = array("d", [math.nan]) * n  # NaN: not hit
+        self._velocity = array("h", [_NO_VELOCITY]) * n
         # Misses fire in deadline order; equal deadlines by target id.
-        self._deadlines = [t.time_s + self._good_s for t in self.targets]
-        self._miss_order = sorted(range(len(self.targets)), key=lambda i: (self._deadlines[i], i))
+        self._deadlines = array("d", [t.time_s + self._good_s for t in self.targets])
+        self._miss_order = array("i", sorted(range(n), key=lambda i: (self._deadlines[i], i)))
         self._miss_ptr = 0
         self._judged = 0
 
@@ -392,7 +399,7 @@ class PlayerEngine:
                 misses_all += 1
             else:
                 off = self._offsets_ms[tid]
-                if off is not None:
+                if not math.isnan(off):
                     offs.append(off)
                     all_offsets.append(off)
             per_lane[name] = (offs, n, m)
@@ -401,7 +408,7 @@ class PlayerEngine:
         }
         lanes["all"] = LaneStats.from_offsets(all_offsets, notes=notes_all, misses=misses_all)
         dynamics = DynamicsStats.from_hits([
-            (self.targets[tid].dynamic, self._velocity[tid])
+            (self.targets[tid].dynamic, None if self._velocity[tid] == _NO_VELOCITY else self._velocity[tid])
             for tid, status in enumerate(self._status) if status != _PENDING
         ])
         return PlayerResult(
