@@ -11,9 +11,11 @@ temporary folder, or to docs/screenshots/ when ``BACKBEAT_SCREENSHOTS=1``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -437,7 +439,8 @@ def test_upload_with_progress_then_song_is_playable(server: tuple[str, Path], tm
 def start_server(port: int, data: Path, db: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "backbeat.cli.main", "serve", "--port", str(port), "--data-dir", str(data),
-         "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True)
+         "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)  # its own process group, so kill_server also takes the pool workers
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, "server exited"
@@ -449,6 +452,13 @@ def start_server(port: int, data: Path, db: Path) -> subprocess.Popen[str]:
             pass
         time.sleep(0.2)
     raise AssertionError("server did not get ready")
+
+
+def kill_server(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the server and its worker processes (no clean-up at all), and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
 
 
 def test_server_killed_mid_song_restarts_and_no_hit_is_lost(tmp_path: Path) -> None:
@@ -483,8 +493,7 @@ def test_server_killed_mid_song_restarts_and_no_hit_is_lost(tmp_path: Path) -> N
                                                   for n in notes if t0 < n["t"] < t1]))
 
             play(0.3, 4.0)
-            server.kill()  # SIGKILL: no clean-up at all
-            server.wait(10)
+            kill_server(server)
             play(4.0, 6.0)  # played while the server is down: kept by the page, sent later
             server = start_server(port, data, db_path)
             page.wait_for_function("window.__backbeat.session.slots[0].run.ws.readyState === 1 && "
@@ -499,8 +508,7 @@ def test_server_killed_mid_song_restarts_and_no_hit_is_lost(tmp_path: Path) -> N
             result = page.evaluate("window.__backbeat.results[0].result")
             browser.close()
     finally:
-        server.kill()
-        server.wait(10)
+        kill_server(server)
     assert not errors, errors
     con = sqlite3.connect(db_path)
     try:
