@@ -508,10 +508,7 @@ class Database:
             On an invalid hit, an unknown session/player, or a write failure
             (nothing of the batch is stored then).
         """
-        if len(hits) > MAX_HIT_BATCH:
-            raise StorageError(
-                f"{self.path}: a hit batch holds at most {MAX_HIT_BATCH} hits, got {len(hits)}"
-            )
+        self._check_batch_size(len(hits))
         now = self._now()
         rows = [_hit_params(session_id, player_id, h, now) for h in hits]
         if not rows:
@@ -521,11 +518,16 @@ class Database:
             c.executemany(_INSERT_HIT, rows)
             return c.total_changes - before
 
+    def _check_batch_size(self, n_hits: int) -> None:
+        if n_hits > MAX_HIT_BATCH:
+            raise StorageError(f"{self.path}: a hit batch holds at most {MAX_HIT_BATCH} hits, got {n_hits}")
+
     def record_hit_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """Store hits of any players and sessions, given as plain rows, in ONE statement and transaction.
 
-        The live server's group commit: no record object per hit and one
-        ``executemany`` for the whole round. Each row is ``(session_id,
+        The live server's group commit: no record object per hit, and
+        multi-row INSERT statements (:data:`_HIT_ROWS_PER_INSERT` rows each)
+        for the whole round. Each row is ``(session_id,
         player_id, seq, time_s, pad, velocity, cymbal, judgment, offset_ms,
         received_at)``, checked by the rules of :class:`HitRecord`'s fields
         (``received_at`` None = now). As in :meth:`record_hits`, a hit whose
@@ -542,10 +544,7 @@ class Database:
             On an invalid row, an unknown session/player in any row, more than
             :data:`MAX_HIT_BATCH` rows, or a write failure (nothing is stored then).
         """
-        if len(rows) > MAX_HIT_BATCH:
-            raise StorageError(
-                f"{self.path}: a hit batch holds at most {MAX_HIT_BATCH} hits, got {len(rows)}"
-            )
+        self._check_batch_size(len(rows))
         now = self._now()
         params = [_row_params(r, now) for r in rows]
         if not params:
