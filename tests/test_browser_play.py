@@ -454,6 +454,20 @@ def start_server(port: int, data: Path, db: Path) -> subprocess.Popen[str]:
     raise AssertionError("server did not get ready")
 
 
+def start_demo_run(page: Any, url: str, *, player: str) -> list[dict[str, Any]]:
+    """Open the app, start the demo song for one keyboard player on Hard (no count-in); its notes."""
+    page.goto(url)
+    page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+    page.click(".song >> text=Backbeat Demo Groove")
+    page.locator(".player-row").nth(0).locator(".p-name").fill(player)
+    page.locator(".player-row").nth(0).locator(".p-level").select_option("hard")
+    page.uncheck("#count-in")
+    page.click("#start-btn")
+    page.wait_for_function("window.__backbeat.session && window.__backbeat.songTime() > 0.05", timeout=30000)
+    notes: list[dict[str, Any]] = page.evaluate("window.__backbeat.session.slots[0].chart.notes")
+    return notes
+
+
 def kill_server(proc: subprocess.Popen[str]) -> None:
     """SIGKILL the server and its worker processes (no clean-up at all), and reap it."""
     with contextlib.suppress(ProcessLookupError):
@@ -477,16 +491,7 @@ def test_server_killed_mid_song_restarts_and_no_hit_is_lost(tmp_path: Path) -> N
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url)
-            page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
-            page.click(".song >> text=Backbeat Demo Groove")
-            page.locator(".player-row").nth(0).locator(".p-name").fill("Survivor")
-            page.locator(".player-row").nth(0).locator(".p-level").select_option("hard")
-            page.uncheck("#count-in")
-            page.click("#start-btn")
-            page.wait_for_function("window.__backbeat.session && window.__backbeat.songTime() > 0.05",
-                                   timeout=30000)
-            notes = page.evaluate("window.__backbeat.session.slots[0].chart.notes")
+            notes = start_demo_run(page, url, player="Survivor")
 
             def play(t0: float, t1: float) -> None:
                 fired.extend(press_on_time(page, [(n["t"], "key", FULL_KEYS[(n["pad"], n["cymbal"])])
@@ -532,16 +537,7 @@ def test_reload_mid_song_resumes_the_seat_and_keeps_every_hit(server: tuple[str,
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
-        page.click(".song >> text=Backbeat Demo Groove")
-        page.locator(".player-row").nth(0).locator(".p-name").fill("Reloader")
-        page.locator(".player-row").nth(0).locator(".p-level").select_option("hard")
-        page.uncheck("#count-in")
-        page.click("#start-btn")
-        page.wait_for_function("window.__backbeat.session && window.__backbeat.songTime() > 0.05",
-                               timeout=30000)
-        notes = page.evaluate("window.__backbeat.session.slots[0].chart.notes")
+        notes = start_demo_run(page, url, player="Reloader")
 
         def play(t0: float, t1: float) -> list[tuple[float, str, Any]]:
             return press_on_time(page, [(n["t"], "key", FULL_KEYS[(n["pad"], n["cymbal"])])
