@@ -479,3 +479,19 @@ def test_player_who_stops_playing_still_learns_every_hit_is_stored(app_env: Any)
         assert carried == 2
         ws.send_text(json.dumps({"v": 1, "type": "end"}))
         receive_until(ws, "result")
+
+
+def test_server_cleans_its_frozen_heap_once_the_last_socket_closes(app_env: Any) -> None:
+    client, _, notes = app_env
+    heap = client.app.state.services.heap
+    before = heap.cleanups
+    session = new_session(client)
+    with client.websocket_connect("/ws/play") as ws:
+        ws.send_text(join_msg(session, "gc"))
+        assert ws.receive_json()["type"] == "joined"
+        ws.send_text(hit_msg(0, notes[5]["t"], notes[5]["pad"], notes[5]["cymbal"]))
+        receive_judgment(ws, 0)
+    deadline = time.monotonic() + 10.0
+    while heap.cleanups == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert heap.cleanups > before

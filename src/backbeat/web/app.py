@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import mimetypes
 import multiprocessing
 from collections.abc import AsyncIterator, Callable
@@ -43,6 +42,7 @@ from backbeat.services.calibration import get_calibration, record_calibration
 from backbeat.services.library import Library, SongNotFoundError, check_audio_file
 from backbeat.services.sessions import HitWriter, LiveSessions, SessionError
 from backbeat.storage.database import Database
+from backbeat.web.heap import HeapFreezer
 from backbeat.web.play_socket import PlaySocketApp
 from backbeat.web.settings import ServerSettings
 from backbeat.web.uploads import receive_upload
@@ -60,6 +60,7 @@ class AppServices:
     sessions: LiveSessions
     writer: HitWriter
     executor: ProcessPoolExecutor
+    heap: HeapFreezer
 
 
 def get_services(request: Request) -> AppServices:
@@ -134,14 +135,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         writer = HitWriter(db, dispatch=dispatch)
         library = Library(db, songs_dir=settings.songs_dir, executor=executor)
         sessions = LiveSessions(db, library, writer)
-        app.state.services = AppServices(settings, db, library, sessions, writer, executor)
+        heap = HeapFreezer(loop)
+        app.state.services = AppServices(settings, db, library, sessions, writer, executor, heap)
         library.resume_unfinished()
         if settings.add_demo:
             library.ensure_demo()
-        # Everything loaded so far (modules, the app, charts) lives as long as the server: keep it out
-        # of the garbage collector's full passes, which otherwise stall the event loop for tens of ms.
-        gc.collect()
-        gc.freeze()
+        # Everything loaded so far (modules, the app, charts) lives as long as the server.
+        heap.start()
         try:
             yield
         finally:

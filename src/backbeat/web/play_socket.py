@@ -371,6 +371,7 @@ class PlayConnection:
                 raise
             new.notify_stored = self._note_stored  # called on the event loop (see app.py)
             self.seat = new
+            self.services.heap.joined()
             self.batch = msg.batch
             self.send({"v": PROTOCOL_VERSION, "type": "joined", "session": str(session_id),
                        "player": msg.player, "part": new.part, "level": new.level,
@@ -394,6 +395,7 @@ async def play_socket(receive: Receive, send: Send, services: AppServices) -> No
     await send({"type": "websocket.accept"})
     conn = PlayConnection(receive, send, services)
     sender = asyncio.create_task(conn.sender())
+    services.heap.opened()
     try:
         await conn.receiver()
     except OSError:  # the connection broke under a send or receive
@@ -401,6 +403,7 @@ async def play_socket(receive: Receive, send: Send, services: AppServices) -> No
     except Exception as exc:  # report, close this socket only
         conn.close(CLOSE_SERVER_ERROR, "server error", error=("server_error", f"internal error: {exc}"))
     finally:
+        services.heap.closed()
         seat = conn.seat
         if seat is not None and not seat.ended:
             with contextlib.suppress(BackbeatError):
