@@ -583,3 +583,99 @@ def test_reload_mid_song_resumes_the_seat_and_keeps_every_hit(server: tuple[str,
     judged = sum(result["counts"][k] for k in ("perfect", "great", "good", "overhit"))
     assert judged + result["dropped_inputs"] == len(before) + len(after)
     assert saved is None  # a finished run is not resumed by the next reload
+
+
+# Records every oscillator start (the metronome's and count-in's clicks) with the song time and audio
+# time at the moment it is scheduled.
+CLICK_SPY = """
+(() => {
+  window.__clicks = [];
+  const start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (when) {
+    const songS = window.__backbeat && window.__backbeat.songTime ? window.__backbeat.songTime() : null;
+    window.__clicks.push({ when, ctxNow: this.context.currentTime, songS, hz: this.frequency.value });
+    return start.apply(this, arguments);
+  };
+})();
+"""
+
+
+def start_from_library(page: Any, *, metronome: bool) -> None:
+    page.click("[data-nav=library]")
+    page.click(".song >> text=Backbeat Demo Groove")
+    page.locator(".player-row").nth(0).locator(".p-name").fill("Timekeeper")
+    page.uncheck("#count-in")
+    page.set_checked("#metronome", metronome)
+    page.click("#start-btn")
+    page.wait_for_function("window.__backbeat.session && window.__backbeat.songTime() > 0.05", timeout=30000)
+
+
+def test_video_calibration_shifts_the_highway_and_metronome_clicks_on_the_beats(
+        server: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    late_ms = 40.0
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.add_init_script(CLICK_SPY)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+
+        # Video calibration: tap (a key) 40 ms after every flash is shown.
+        page.click("[data-nav=settings]")
+        page.select_option("#cal-device", "keyboard")
+        page.click("#cal-video-btn")
+        page.wait_for_function("window.__backbeat.calibration?.kind === 'video'")
+        for i in range(13):
+            page.wait_for_function(f"window.__backbeat.calibration.cues.length > {i}", timeout=5000)
+            cue = page.evaluate(f"window.__backbeat.calibration.cues[{i}]")
+            while True:
+                wait_ms = cue + late_ms - page.evaluate("performance.now()")
+                if wait_ms <= 2:
+                    break
+                time.sleep(max(0.001, (wait_ms - 8) / 1000))
+            page.keyboard.press("KeyF")
+        page.wait_for_function("document.querySelector('#cal-status').textContent.includes('Video offset')",
+                               timeout=15000)
+        shown = float(page.inner_text("#cal-video"))
+
+        # Metronome off: the song plays without a click.
+        start_from_library(page, metronome=False)
+        page.wait_for_function("window.__backbeat.songTime() > 1.5", timeout=10000)
+        silent = page.evaluate("window.__clicks.length")
+        page.click("#stop-btn")
+        page.wait_for_function("window.__backbeat.screen === 'results'", timeout=20000)
+
+        # Metronome on: a click per beat, accented on the bar's first beat; the highway is drawn ahead by
+        # the video offset.
+        start_from_library(page, metronome=True)
+        page.wait_for_function("window.__backbeat.songTime() > 4.0", timeout=15000)
+        drawn = page.evaluate("(() => { const s = window.__backbeat.session, slot = s.slots[0];"
+                              " return [slot.videoS, slot.view.highway.drawnSongS - s.frameSongS]; })()")
+        clicks = page.evaluate("window.__clicks")
+        beats = page.evaluate("window.__backbeat.session.slots[0].chart.beats")
+        page.click("#stop-btn")
+        page.wait_for_function("window.__backbeat.screen === 'results'", timeout=20000)
+        browser.close()
+
+    assert not errors, errors
+    stored = json.loads(urllib.request.urlopen(url + "api/devices/keyboard/calibration").read())
+    assert late_ms - 5 <= stored["video_offset_ms"] <= late_ms + 40, stored
+    assert round(stored["video_offset_ms"]) == shown
+    video_s, lead_s = drawn
+    assert video_s == pytest.approx(stored["video_offset_ms"] / 1000)
+    assert lead_s == pytest.approx(video_s, abs=1e-9)
+
+    assert silent == 0
+    heard = [c["songS"] + (c["when"] - c["ctxNow"]) for c in clicks]  # rate 1: song s = audio s
+    expected = [b for b in beats if 0.3 < b["t"] < 3.8]
+    near = [min(heard, key=lambda h, t=b["t"]: abs(h - t)) for b in expected]
+    assert len(expected) >= 6
+    assert all(abs(h - b["t"]) < 0.005 for h, b in zip(near, expected, strict=True)), (near, expected)
+    accents = {round(c["songS"] + (c["when"] - c["ctxNow"]), 2): c["hz"] > 1500 for c in clicks}
+    for h, b in zip(near, expected, strict=True):
+        assert accents[round(h, 2)] == (b["pos"] == 1)

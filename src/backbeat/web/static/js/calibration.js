@@ -52,6 +52,7 @@ export async function calibrateAudio(device, status) {
 export async function calibrateVideo(device, flashEl, status) {
   const cues = [];
   const taps = [];
+  window.__backbeat.calibration = { kind: "video", cues };   // test hook: when each flash is shown
   const stop = listenAll((h) => { taps.push(h.timeMs); status(`${taps.length} taps`); });
   const start = performance.now() + 300;
   await new Promise((resolve) => {

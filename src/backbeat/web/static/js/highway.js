@@ -45,6 +45,7 @@ export class Highway {
 
   draw(songTimeS, nowMs) {
     const { ctx, w, h } = this;
+    this.drawnSongS = songTimeS;
     const half = Math.min(w * 0.46, h * 0.42);
     const left = w / 2 - half, right = w / 2 + half, laneW = (right - left) / 4;
     ctx.clearRect(0, 0, w, h);

@@ -298,6 +298,7 @@ export class PlaySession {
   frame(t) {
     if (this.stopped) return;
     const song = this.clock.now();
+    this.frameSongS = song;
     this.frames++;
     for (const s of this.slots) s.view.frame(song + s.videoS, t);
     this.onStatus(song);
