@@ -18,8 +18,10 @@ Prints, for a long synthetic chart (16th-note hi-hats with kick and snare at
 * storage: commit latency of a hit batch (each batch is its own transaction), and of a
   live server's round of hit rows of many players (``record_hit_rows``, one transaction).
 
-The WebSocket round-trip and concurrent-player measurements belong in
-:func:`bench_web` below (owned by the web layer).
+* the play server (:func:`bench_web`): hit -> judgment latency over a loopback
+  WebSocket, p50/p99 beside a ping/pong anchor, and how many concurrent players
+  at 10 hits/s it serves with no lost or late (> 50 ms) judgment
+  (``--web-players 500``, ``--web-duration-s 20``; ``bench/web.py`` has more options).
 """
 
 from __future__ import annotations
@@ -167,17 +169,24 @@ def bench_storage(n_batches: int = 300) -> None:
 
 
 def bench_web(args: argparse.Namespace) -> None:
-    """WebSocket round-trip latency and concurrent players: to be filled in by the web layer.
+    """The play server on the demo song: hit -> judgment latency over a loopback WebSocket (p50/p99,
+    beside a ping/pong anchor) and concurrent players at 10 hits/s with lost and late judgments
+    (see bench/web.py, which runs the same measurement with more options)."""
+    if not args.web_players:
+        return
+    from web import run_server_bench  # bench/web.py, beside this file
 
-    Keep the engine measurements above unchanged; add the web ones here and
-    print them in the same style.
-    """
+    print()
+    run_server_bench(players=args.web_players, duration_s=args.web_duration_s)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="chart length (default 10)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--web-players", type=int, nargs="*", default=[500],
+                    help="player counts of the play server's capacity test (none: skip the server)")
+    ap.add_argument("--web-duration-s", type=float, default=20.0)
     args = ap.parse_args()
 
     notes = long_chart(args.minutes)

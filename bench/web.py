@@ -514,33 +514,42 @@ def main() -> None:
     if args.seat_only:
         seat_cost()
         return
+    run_server_bench(players=args.players, duration_s=args.duration_s, latency_hits=args.latency_hits,
+                     late_ms=args.late_ms, client=args.client, client_procs=args.client_procs,
+                     server_src=args.server_src, latency_only=args.latency_only)
+
+
+def run_server_bench(*, players: list[int], duration_s: float = 20.0, latency_hits: int = 1000,
+                     late_ms: float = 50.0, client: str = "raw", client_procs: int = 1,
+                     server_src: Path | None = None, latency_only: bool = False) -> None:
+    """Start a server on the demo song; print the latency test, then the capacity test per N players."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = start_server(Path(tmp), src=args.server_src)
+        proc, base = start_server(Path(tmp), src=server_src)
         try:
             notes = http_json(f"http://{base}/api/songs/1/chart?level=expert")["notes"]
             print(f"server pid {proc.pid} at {base} (e.g. py-spy record --pid {proc.pid})", flush=True)
-            lat = asyncio.run(latency(base, notes, args.latency_hits))
+            lat = asyncio.run(latency(base, notes, latency_hits))
             print(f"machine: {os.cpu_count()} cores; server and clients on the same machine")
             print(f"hit->judgment latency over {lat['hits']} hits: p50 {lat['p50_ms']:.2f} ms, "
                   f"p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.1f} ms")
             print(f"  anchor: WebSocket ping/pong on the same socket: p50 {lat['ping_p50_ms']:.2f} ms, "
                   f"p99 {lat['ping_p99_ms']:.2f} ms")
-            if args.latency_only:
+            if latency_only:
                 return
-            client = (f"raw client in {args.client_procs} process(es)" if args.client == "raw"
-                      else "websockets client in the bench process")
-            print(f"capacity: {args.duration_s:.0f} s at 10 hits/s per player (no ticks between hits); "
-                  f"late = judgment later than {args.late_ms:.0f} ms; {client}")
+            client_desc = (f"raw client in {client_procs} process(es)" if client == "raw"
+                           else "websockets client in the bench process")
+            print(f"capacity: {duration_s:.0f} s at 10 hits/s per player (no ticks between hits); "
+                  f"late = judgment later than {late_ms:.0f} ms; {client_desc}")
             print("players  hits    stored  lost  late  p50 ms  p99 ms  max ms  server CPU ms/hit  "
                   "players/core  client CPU ms/hit  load avg")
             db_path = Path(tmp) / "backbeat.db"
-            for n in args.players:
+            for n in players:
                 u0, s0 = cpu_split_s(proc.pid)
-                if args.client == "raw":
-                    r = capacity_raw(base, notes, n, args.duration_s, args.late_ms, args.client_procs,
+                if client == "raw":
+                    r = capacity_raw(base, notes, n, duration_s, late_ms, client_procs,
                                      proc.pid)
                 else:
-                    r = asyncio.run(capacity(base, db_path, notes, n, args.duration_s, args.late_ms))
+                    r = asyncio.run(capacity(base, db_path, notes, n, duration_s, late_ms))
                 u1, s1 = cpu_split_s(proc.pid)
                 per_hit_ms = (u1 + s1 - u0 - s0) * 1000 / max(1, r["hits"])
                 sys_share = (s1 - s0) / max(1e-9, u1 + s1 - u0 - s0)
@@ -567,6 +576,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(15)
+
 
 
 if __name__ == "__main__":
