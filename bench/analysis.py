@@ -4,6 +4,8 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
 ``X.onsets.tsv`` = ``time class5 ...``):
 
 * ``dev-renders``: ../shared/data/dev-renders, 12 drum-only grooves. TUNING DATA.
+* ``tune-drums``, ``tune-mix``: cache/tune/{drums,mix}, Groove MIDI train-split tuning
+  grooves rendered with training kits (``bench/analysis_tune_set.py``). TUNING DATA.
 * ``eval-drums``, ``eval-mix``: cache/eval/{drums,mix} (held-out kits; full-band
   mixes), when present. Not used for tuning.
 * ``real-songs``: ../shared/data/real-songs, no annotations: tempo and time only.
@@ -13,6 +15,12 @@ per class (±50 ms) and the mean of kick/snare/hi-hat, speed (× real time) and
 the same beat/downbeat F and speed for ``librosa.beat.beat_track`` (downbeats:
 every 4th beat from the first, librosa has no downbeat tracker), with ratios.
 
+Beat sources (``--beat-sources``, names of ``Analyzer(beat_source=...)``): ``auto`` is
+the default path, which is ``beat_model`` (the beat network's beats, bar phase fused from
+both networks' downbeat outputs and the drum cues) when the drum model and the beat
+network load, else ``model`` (the drum model's beat output, the default before), else
+``dsp``. A source that is the same as ``auto`` on this machine is measured once.
+
 When Backbeat reports a compound meter (6/8 with eighth-note beats), the beat
 F is computed on the dotted-quarter pulse (positions 1 and 4), the level the
 annotations count.
@@ -20,7 +28,7 @@ annotations count.
 Usage::
 
     nice -n 10 .venv/bin/python bench/analysis.py [--sets dev-renders,eval-drums,eval-mix,real-songs]
-        [--beat-sources auto,dsp] [--memory] [--per-file]
+        [--beat-sources auto,model] [--memory] [--per-file] [--no-librosa]
 """
 
 from __future__ import annotations
@@ -131,10 +139,11 @@ def memory_check() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="dev-renders,tune-drums,tune-mix,eval-drums,eval-mix,real-songs")
-    parser.add_argument("--beat-sources", default="auto,dsp,mean",
+    parser.add_argument("--beat-sources", default="auto,model,dsp,mean",
                         help="comma list of auto, beat_model, dsp, model, mean (model/mean need the drum "
-                             "model; auto is beat_model when the beat network loads, and model is then "
-                             "the previous drum-model path)")
+                             "model; auto, the default path, is beat_model when both the drum model and "
+                             "the beat network load, else model, else dsp; model is the drum model's beat "
+                             "output, the default before the beat network)")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory on a 60-minute file")
     parser.add_argument("--per-file", action="store_true", help="print a line per file")
     parser.add_argument("--no-librosa", action="store_true")
@@ -158,12 +167,17 @@ def main() -> int:
         del analyzers["auto"]
     if ("auto" in analyzers and "model" in analyzers and analyzers["auto"].model is not None
             and analyzers["auto"].beat_model is None):
-        del analyzers["model"]  # 'auto' is 'model' when the drum model is present and the beat network is not
+        print("beat source 'auto' is 'model' without the beat network: measuring 'auto' only")
+        del analyzers["model"]
+    if "auto" in analyzers and "beat_model" in analyzers and analyzers["auto"].beat_model is not None:
+        print("beat source 'auto' is 'beat_model' with both networks: measuring 'auto' only")
+        del analyzers["beat_model"]
     print(f"start-up: `backbeat --help` {startup_s():.2f} s; import + model load {load_s:.2f} s")
     first = next(iter(analyzers.values()))
     print(f"drum model: {'loaded' if first.model is not None else 'unavailable: ' + first.model_problem}")
-    if "beat_model" in analyzers:
-        print("beat network: loaded (beat source 'beat_model')")
+    if any(a.beat_model is not None for a in analyzers.values()):
+        print("beat network: loaded (beat sources " + ", ".join(
+            repr(k) for k, a in analyzers.items() if a.beat_model is not None) + ")")
 
     for set_name in args.sets.split(","):
         folder, pattern, tuning = SETS[set_name]

@@ -214,6 +214,60 @@ def test_detect_meter_from_patterns() -> None:
     assert D.detect_meter(p3, beat_bpm=160) == D.Meter(6, 8)
 
 
+@given(st.lists(st.floats(min_value=-1.0, max_value=2.0, allow_nan=False), min_size=1, max_size=40),
+       st.floats(min_value=1e-6, max_value=0.25))
+def test_log_odds_is_finite_monotone_and_antisymmetric(p: list[float], eps: float) -> None:
+    x = np.asarray(p)
+    lo = D.log_odds(x, eps=eps)
+    bound = np.log((1 - eps) / eps)
+    assert lo.shape == x.shape and np.all(np.isfinite(lo))
+    assert np.all(np.abs(lo) <= bound + 1e-9)
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(lo[order]) >= -1e-12)
+    assert np.allclose(D.log_odds(1.0 - x, eps=eps), -lo, atol=1e-9)
+
+
+def test_log_odds_values_and_bad_eps() -> None:
+    assert D.log_odds(np.array([0.5, 0.75]))[0] == pytest.approx(0.0)
+    assert D.log_odds(np.array([0.75]))[0] == pytest.approx(np.log(3.0))
+    with pytest.raises(InvalidArgumentError, match="eps"):
+        D.log_odds(np.array([0.5]), eps=0.5)
+
+
+def test_network_downbeat_evidence_reads_the_activation_near_each_beat() -> None:
+    beats = np.array([0.5, 1.0, 1.5, 2.0])
+    down = np.zeros(300)
+    down[52] = 0.9  # 20 ms after the first beat: inside the 40 ms window
+    down[160] = 0.9  # 100 ms after the second beat: outside
+    ev = D.network_downbeat_evidence(beats, down, weight=0.5)
+    assert ev.shape == (4,)
+    assert ev[0] == pytest.approx(0.5 * np.log(0.9 / 0.1))
+    assert np.allclose(ev[1:], 0.5 * np.log(1e-3 / (1 - 1e-3)))
+    assert D.network_downbeat_evidence(np.zeros(0), down).shape == (0,)
+
+
+@given(st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=3))
+@settings(max_examples=16, deadline=None)
+def test_extra_evidence_decides_the_bar_phase_when_the_cues_are_silent(phase: int, start: int) -> None:
+    """With flat drum cues, the added network evidence alone sets the downbeats."""
+    beats = np.arange(0.5, 20.5, 0.5)
+    feats = np.zeros((2100, 80), dtype=np.float32)
+    down = np.full(2100, 0.02)
+    down[np.round(beats[phase::4] * 100).astype(int)] = 0.95
+    extra = D.network_downbeat_evidence(beats, down)
+    positions, meter = D.assign_positions(beats[start:], feats, meter=D.Meter(4, 4),
+                                          extra_evidence=extra[start:], slip_cost=D.FUSED_SLIP_COST)
+    assert meter == D.Meter(4, 4)
+    assert np.array_equal(np.flatnonzero(positions == 1) + start, np.arange(phase, 40, 4)[
+        np.arange(phase, 40, 4) >= start])
+
+
+def test_extra_evidence_shape_is_checked() -> None:
+    beats = np.arange(0.5, 10.5, 0.5)
+    with pytest.raises(InvalidArgumentError, match="extra_evidence"):
+        D.assign_positions(beats, np.zeros((1100, 80), dtype=np.float32), extra_evidence=np.zeros(3))
+
+
 # -- accuracy floor on dev renders (tuning data) ----------------------------------------------
 
 @pytest.mark.parametrize("stem", ["drummer1__session2__62", "drummer1__session3__13",

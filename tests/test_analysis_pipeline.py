@@ -173,6 +173,35 @@ def test_beat_source_selection_with_and_without_model_beats() -> None:
         Analyzer(use_drum_model=False, beat_source="mean")
 
 
+def test_auto_is_the_beat_network_with_both_models_and_falls_back_without_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Default path: beat network + drum model; without the beat network, the drum model's beats."""
+    from types import SimpleNamespace
+
+    from backbeat.analysis import beat_model
+
+    auto = Analyzer()
+    if auto.model is None:
+        pytest.skip(f"drum model not available: {auto.model_problem}")
+    assert auto.beat_model is not None and auto.beat_model_problem == ""
+    assert auto.effective_beat_source(SimpleNamespace(beat=np.zeros(3))) == "beat_model"
+    assert Analyzer(beat_source="model").beat_model is None  # the previous default path, still selectable
+
+    def missing(cls: type, path: object = None) -> None:
+        raise ModelError("no weights")
+
+    monkeypatch.setattr(beat_model.BeatModel, "load", classmethod(missing))
+    fallback = Analyzer()
+    assert fallback.beat_model is None and "beat network unavailable" in fallback.beat_model_problem
+    assert fallback.effective_beat_source(SimpleNamespace(beat=np.zeros(3))) == "model"
+    with pytest.raises(ModelError, match="beat network"):
+        Analyzer(beat_source="beat_model")
+    x, _ = drum_song(8.0)
+    a = fallback.analyze(_write(tmp_path, "fallback.wav", x))
+    assert a.extra["beat_source"] == "model"
+    assert any("beat network unavailable" in w for w in a.extra["warnings"])
+
+
 @pytest.mark.parametrize(("bpm", "beats_per_bar"), [(96.0, 4), (128.0, 4), (108.0, 3)])
 def test_beat_network_path_on_synthetic_drums(tmp_path: Path, bpm: float, beats_per_bar: int) -> None:
     """With the beat network (beat_source="beat_model"): beats, bar length and downbeats."""

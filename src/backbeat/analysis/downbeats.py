@@ -16,6 +16,10 @@ In 4/4 with the drum model, a *bar template* is used instead: the log-odds of
 a beat come from its cues and those of the next three beats together (kick and
 the model's downbeat output on 1, snare on 4, harmonic change on 1 but not on
 2, ...; :data:`TEMPLATE_WEIGHTS`, ``bench/analysis_fit_templates.py``).
+With the beat network (the default path), its downbeat log-odds at each beat
+are added, weighted (:func:`network_downbeat_evidence`,
+:data:`NET_DOWNBEAT_WEIGHT`), to the cues' evidence: one bar-phase decision
+fusing both networks' downbeat outputs and the drum cues.
 The downbeat phase is then decoded over the whole song with a small HMM over
 bar positions (one meter per song, phase may slip at a cost, so a pickup or
 an added beat does not shift every later bar).
@@ -148,6 +152,15 @@ CUE_BIAS = -3.196
 MODEL_DOWNBEAT_WEIGHT = 10.0
 #: Cost (log-odds) of a phase slip of the bar grid; checked with bench/analysis_fit_downbeats.py.
 SLIP_COST = 5.0
+#: Weight of the beat network's downbeat log-odds beside the drum cues' evidence (template or
+#: :data:`CUE_WEIGHTS`) in the fused bar-phase decision (:func:`network_downbeat_evidence`).
+#: Logistic regression of the per-beat downbeat label on the two log-odds (tracked beats of the
+#: beat network on the tuning sets: dev-renders, tune-drums, tune-mix) gives 0.60 times the
+#: template's weight; downbeat F is flat for weights 0.375-0.75 there.
+NET_DOWNBEAT_WEIGHT = 0.6
+#: Phase-slip cost of the fused decision (its evidence is larger than the cues' alone): tuning-set
+#: downbeat F is flat from 10 to 20 and lower at 5 (0.764 / 0.726 / 0.894 against 0.787 / 0.752 / 0.910).
+FUSED_SLIP_COST = 12.0
 
 
 def _segment_means(features: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -328,6 +341,54 @@ def template_evidence(cues: np.ndarray) -> np.ndarray:
     return template_inputs(cues, bar_beats=bar) @ TEMPLATE_WEIGHTS.reshape(-1) + TEMPLATE_BIAS
 
 
+def log_odds(prob: np.ndarray, *, eps: float = 1e-3) -> np.ndarray:
+    """``log(p / (1 - p))`` of probabilities clipped to ``[eps, 1 - eps]``.
+
+    Parameters
+    ----------
+    prob
+        Probabilities (values outside [0, 1] are clipped too).
+    eps
+        Clipping margin, ``0 < eps < 0.5``; bounds the result to ``±log((1 - eps) / eps)``.
+
+    Returns
+    -------
+    np.ndarray
+        Same shape, float64, finite.
+    """
+    if not 0.0 < eps < 0.5:
+        raise InvalidArgumentError(f"eps must be in (0, 0.5), got {eps}")
+    p = np.clip(np.nan_to_num(np.asarray(prob, dtype=np.float64), nan=0.5), eps, 1.0 - eps)
+    return np.log(p) - np.log1p(-p)
+
+
+def network_downbeat_evidence(beats_s: np.ndarray, downbeat_activation: np.ndarray, *, fps: float = FPS,
+                              weight: float = NET_DOWNBEAT_WEIGHT, window_s: float = 0.04) -> np.ndarray:
+    """Per-beat downbeat log-odds from a network's downbeat probability, weighted for fusion.
+
+    ``weight * log_odds(max of the activation within ±window_s of the beat)``; added to the drum
+    cues' evidence by :func:`assign_positions` (``extra_evidence``).
+
+    Parameters
+    ----------
+    beats_s
+        Beat times in seconds, shape ``(n,)``.
+    downbeat_activation
+        Frame probabilities in [0, 1], shape ``(n_frames,)`` at ``fps``.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n,)``, float64.
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size == 0:
+        return np.zeros(0)
+    frames = np.round(b * fps).astype(np.int64)
+    near = _max_near(np.asarray(downbeat_activation, dtype=np.float64), frames, max(0, round(window_s * fps)))
+    return weight * log_odds(near)
+
+
 def decode_positions(evidence: np.ndarray, beats_per_bar: int, *, slip_cost: float = 3.0) -> np.ndarray:
     """Bar positions (1-based) maximising downbeat evidence, with rare phase slips.
 
@@ -373,7 +434,9 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
                      kick_activation: np.ndarray | None = None,
                      snare_activation: np.ndarray | None = None,
                      meter: Meter | None = None,
-                     first_beat_prior: float = 0.0) -> tuple[np.ndarray, Meter]:
+                     first_beat_prior: float = 0.0,
+                     extra_evidence: np.ndarray | None = None,
+                     slip_cost: float = SLIP_COST) -> tuple[np.ndarray, Meter]:
     """Meter and bar position of every beat.
 
     Parameters
@@ -389,6 +452,12 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     first_beat_prior
         Extra downbeat evidence (log-odds) for the first beat, for material
         known to start on a downbeat; 0 (default) disables it.
+    extra_evidence
+        Per-beat downbeat log-odds from another source, shape ``(n,)``, added
+        to the cues' evidence before decoding (the beat network's, see
+        :func:`network_downbeat_evidence`).
+    slip_cost
+        Cost of a phase slip in :func:`decode_positions`.
 
     Returns
     -------
@@ -411,6 +480,11 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     else:
         ev = downbeat_evidence(b, f, fps=fps, downbeat_activation=downbeat_activation,
                                kick_activation=kick_activation, snare_activation=snare_activation)
+    if extra_evidence is not None:
+        extra = np.asarray(extra_evidence, dtype=np.float64)
+        if extra.shape != ev.shape:
+            raise InvalidArgumentError(f"extra_evidence must have shape {ev.shape}, got {extra.shape}")
+        ev = ev + extra
     if ev.size and first_beat_prior:
         # For material known to start on a downbeat: a tie-breaker when the evidence is ambiguous.
         ev = ev.copy()
@@ -418,5 +492,5 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     if meter.beats_per_bar == 6 and meter.beat_unit == 8:
         # Compound meter: the dotted-quarter pulse (positions 1 and 4) carries the accents.
         ev = ev + 0.5 * np.roll(ev, -3)
-    positions = decode_positions(ev, meter.beats_per_bar, slip_cost=SLIP_COST)
+    positions = decode_positions(ev, meter.beats_per_bar, slip_cost=slip_cost)
     return positions, meter

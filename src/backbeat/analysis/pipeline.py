@@ -6,26 +6,36 @@ model activations and hits (:mod:`.drums`) → beat activation and tracking
 (:mod:`.sections`). An :class:`Analyzer` loads the model once and is reused
 for any number of files.
 
-Beat activation (``beat_source``):
+Beat source (``beat_source``):
 
-* ``"dsp"``: spectral-flux onset activation (:func:`.beats.onset_activation`);
+* ``"auto"`` (default): ``"beat_model"`` when both the drum model and the beat
+  network load; else ``"model"`` when the drum model has a beat output; else
+  ``"dsp"``;
+* ``"beat_model"``: the dedicated beat/downbeat network (:mod:`.beat_model`,
+  ±10 s receptive field) drives the beat tracker; bar positions come from a
+  fused bar-phase decision (below);
 * ``"model"``: the drum model's learned beat activation (scaled to [0, 1]);
-* ``"mean"``: the mean of both;
-* ``"auto"`` (default): ``"model"`` when the model has a beat output, else
-  ``"dsp"`` (on the dev renders the model's activation gives beat F 0.90
-  against 0.85 for DSP and 0.85 for the mean; see docs/BENCHMARKS.md);
-* ``"beat_model"`` (opt-in): the dedicated beat/downbeat network
-  (:mod:`.beat_model`, ±10 s receptive field). Not the default: on the tuning
-  sets it gains on the Groove MIDI tuning renders but loses on the dev renders
-  (docs/BENCHMARKS.md, section Analysis, fourth round).
+  the default before the fused path;
+* ``"dsp"``: spectral-flux onset activation (:func:`.beats.onset_activation`);
+* ``"mean"``: the mean of ``"dsp"`` and ``"model"``.
 
-With the drum model, beat versus off-beat is settled after tracking by a vote
-of its beat, kick, snare and downbeat outputs
-(:func:`.beats.correct_offbeat_cues`); without it, by the low-band (kick)
-flux (:func:`.beats.correct_offbeat`). With the beat network, its own beat
-output decides (the vote is off, :data:`BEAT_MODEL_OFFBEAT_VOTE`), and bar
-positions come from :func:`.downbeats.assign_positions` when the drum model
-runs, else from the network's downbeat output (:func:`.beat_model.bar_positions`).
+With the beat network, beat versus off-beat is its own beat output's call
+(the drum model's vote is off, :data:`BEAT_MODEL_OFFBEAT_VOTE`). When the drum
+model runs too, meter and bar positions come from
+:func:`.downbeats.assign_positions` with both networks' evidence: the drum
+cues and the drum model's downbeat output (4/4 bar template) plus the beat
+network's downbeat log-odds (:func:`.downbeats.network_downbeat_evidence`),
+decoded with :data:`.downbeats.FUSED_SLIP_COST`. Without the drum model they
+come from the network's downbeat output alone (:func:`.beat_model.bar_positions`).
+On the tuning sets the fused path gives beat F / downbeat F 0.865 / 0.787
+(dev-renders), 0.877 / 0.752 (tune-drums), 0.942 / 0.910 (tune-mix) against
+0.865 / 0.757, 0.811 / 0.677, 0.842 / 0.815 for ``"model"`` (docs/BENCHMARKS.md).
+
+On the other paths (drum model's or DSP beats), beat versus off-beat is
+settled after tracking by a vote of the drum model's beat, kick, snare and
+downbeat outputs (:func:`.beats.correct_offbeat_cues`), or without the drum
+model by the low-band (kick) flux (:func:`.beats.correct_offbeat`); bar
+positions by :func:`.downbeats.assign_positions` on the drum cues alone.
 :meth:`Analyzer.analyze_activations`
 runs these steps on given activations (used by the benchmarks' cache).
 """
@@ -119,7 +129,7 @@ class Analyzer:
     max_duration_s
         Longest audio accepted (``None``: no limit).
     beat_source
-        ``"auto"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see module docs).
+        ``"auto"``, ``"beat_model"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see module docs).
     use_drum_model
         If False, or if the weights are missing, no drum hits are produced
         and beats use the DSP activation (or the beat network with
@@ -146,13 +156,16 @@ class Analyzer:
         if beat_source in ("model", "mean") and self.model is None:
             raise ModelError(f"beat_source 'model' needs the drum model ({self.model_problem})")
         self.beat_model: Any = None
-        if beat_source == "beat_model":
+        self.beat_model_problem = ""
+        if beat_source == "beat_model" or (beat_source == "auto" and self.model is not None):
             try:
                 from backbeat.analysis.beat_model import BeatModel
 
                 self.beat_model = BeatModel.load()
             except (ModelError, ImportError) as exc:
-                raise ModelError(f"beat_source 'beat_model' needs the beat network ({exc})") from exc
+                if beat_source == "beat_model":
+                    raise ModelError(f"beat_source 'beat_model' needs the beat network ({exc})") from exc
+                self.beat_model_problem = f"beat network unavailable, beats from the drum model: {exc}"
         self.timings = Timings()
 
     def analyze(self, path: str | Path) -> Analysis:
@@ -231,7 +244,7 @@ class Analyzer:
             File name for :attr:`Analysis.source`.
         """
         timings = Timings()
-        warnings: list[str] = [self.model_problem] if self.model_problem else []
+        warnings = [p for p in (self.model_problem, self.beat_model_problem) if p]
         hits = list(hits or [])
 
         t = time.perf_counter()
@@ -274,8 +287,9 @@ class Analyzer:
         Beats: :func:`.beats.track_beats` over the network's beat output (plus the drum
         model's off-beat vote if :data:`BEAT_MODEL_OFFBEAT_VOTE`). Bar positions: with
         drum-model activations, :func:`.downbeats.assign_positions` (meter detection and
-        the 4/4 bar template); without, :func:`.beat_model.bar_positions` over the
-        network's downbeat output.
+        the 4/4 bar template) with the network's downbeat log-odds added
+        (:func:`.downbeats.network_downbeat_evidence`); without,
+        :func:`.beat_model.bar_positions` over the network's downbeat output.
         """
         from backbeat.analysis.beat_model import bar_positions
 
@@ -285,7 +299,9 @@ class Analyzer:
             all_beats = _offbeat_vote(all_beats, acts)
         beat_times = all_beats[all_beats < duration_s]
         if acts is not None:
-            return (beat_times, *_bar_positions(beat_times, features, acts))
+            net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
+            return (beat_times, *_bar_positions(beat_times, features, acts, extra_evidence=net_evidence,
+                                                slip_cost=downbeats_mod.FUSED_SLIP_COST))
         positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
         return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
 
@@ -327,12 +343,14 @@ def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
     return beats_mod.correct_offbeat_cues(beats_s, {k: v for k, v in cues.items() if v is not None}, fps=FPS)
 
 
-def _bar_positions(beat_times: np.ndarray, features: np.ndarray,
-                   acts: Any) -> tuple[np.ndarray, downbeats_mod.Meter]:
+def _bar_positions(beat_times: np.ndarray, features: np.ndarray, acts: Any, *,
+                   extra_evidence: np.ndarray | None = None,
+                   slip_cost: float = downbeats_mod.SLIP_COST) -> tuple[np.ndarray, downbeats_mod.Meter]:
     """Meter and bar positions (meter detection and bar template), with the drum model's cues if any."""
     return downbeats_mod.assign_positions(
         beat_times, features, fps=FPS, downbeat_activation=getattr(acts, "downbeat", None),
-        kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None))
+        kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
+        extra_evidence=extra_evidence, slip_cost=slip_cost)
 
 
 def tempo_segments_summary(segments: tuple[TempoSegment, ...]) -> str:
