@@ -161,7 +161,7 @@ def test_beat_source_selection_with_and_without_model_beats() -> None:
     assert dsp_only.effective_beat_source(None) == "dsp"
     assert dsp_only.effective_beat_source(SimpleNamespace(beat=None)) == "dsp"
     auto = Analyzer(use_drum_model=False)  # selection logic only; activations are passed in
-    assert auto.beat_model is None  # the beat network is opt-in (beat_source="beat_model")
+    assert auto.beat_model is None  # without the drum model, auto does not load the beat network
     assert auto.effective_beat_source(acts) == "model"
     act = auto.beat_activation(feats, acts)
     assert act.max() == pytest.approx(1.0)  # scaled to [0, 1]

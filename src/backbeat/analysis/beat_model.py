@@ -13,7 +13,10 @@ Decoding is done in two steps:
 2. bar positions (:func:`bar_positions`): an HMM over position-in-bar for each
    candidate bar length (3 and 4 beats) over the beat-synchronous downbeat
    activation, with a cost for phase slips; the bar length whose best path is
-   most likely (with a prior for 4/4) wins.
+   most likely (with a prior for 4/4) wins. This is the path without the drum
+   model; with it (the default analysis), :mod:`backbeat.analysis.pipeline`
+   adds this network's downbeat log-odds to the drum cues' bar evidence
+   instead (:func:`backbeat.analysis.downbeats.network_downbeat_evidence`).
 
 Typical use::
 
