@@ -17,9 +17,9 @@ every 4th beat from the first, librosa has no downbeat tracker), with ratios.
 
 Beat sources (``--beat-sources``, names of ``Analyzer(beat_source=...)``): ``auto`` is
 the default path, which is ``beat_model`` (the beat network's beats, bar phase fused from
-both networks' downbeat outputs and the drum cues) when the drum model and the beat
-network load, else ``model`` (the drum model's beat output, the default before), else
-``dsp``. A source that is the same as ``auto`` on this machine is measured once.
+both networks' downbeat outputs and the drum cues) when the beat network loads, else
+``model`` (the drum model's beat output, the default before), else ``dsp``. A source that
+is the same as ``auto`` on this machine is measured once.
 
 When Backbeat reports a compound meter (6/8 with eighth-note beats), the beat
 F is computed on the dotted-quarter pulse (positions 1 and 4), the level the
@@ -141,9 +141,9 @@ def main() -> int:
     parser.add_argument("--sets", default="dev-renders,tune-drums,tune-mix,eval-drums,eval-mix,real-songs")
     parser.add_argument("--beat-sources", default="auto,model,dsp,mean",
                         help="comma list of auto, beat_model, dsp, model, mean (model/mean need the drum "
-                             "model; auto, the default path, is beat_model when both the drum model and "
-                             "the beat network load, else model, else dsp; model is the drum model's beat "
-                             "output, the default before the beat network)")
+                             "model; auto, the default path, is beat_model when the beat network loads, "
+                             "else model, else dsp; model is the drum model's beat output, the default "
+                             "before the beat network)")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory on a 60-minute file")
     parser.add_argument("--per-file", action="store_true", help="print a line per file")
     parser.add_argument("--no-librosa", action="store_true")

@@ -140,4 +140,5 @@ def test_analyzer_uses_the_beat_model_on_given_features(model: BeatModel) -> Non
     bpb = int(a.extra["meter"].split("/")[0])
     assert all(1 <= b.position <= bpb for b in a.beats)
     assert an.effective_beat_source(SimpleNamespace(beat=np.zeros(3))) == "beat_model"
-    assert Analyzer(use_drum_model=False).beat_model is None  # auto without the drum model is dsp
+    assert Analyzer(use_drum_model=False).beat_model is not None  # auto uses it without the drum model too
+    assert Analyzer(use_drum_model=False, beat_source="dsp").beat_model is None

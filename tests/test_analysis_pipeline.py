@@ -59,7 +59,7 @@ def drum_song(duration_s: float, *, bpm: float = 120.0, sr: int = 44100, beats_p
 @pytest.fixture(scope="module")
 def analyzer() -> Analyzer:
     """The DSP-only path (no drum model, no beat network)."""
-    return Analyzer(use_drum_model=False)
+    return Analyzer(use_drum_model=False, beat_source="dsp")
 
 
 def _write(tmp_path: Path, name: str, x: np.ndarray, sr: int = 44100) -> Path:
@@ -157,17 +157,21 @@ def test_beat_source_selection_with_and_without_model_beats() -> None:
     model_beat = np.zeros(500)
     model_beat[::50] = 0.4  # a weak but clean learned activation
     acts = SimpleNamespace(beat=model_beat)
-    dsp_only = Analyzer(use_drum_model=False)
+    dsp_only = Analyzer(use_drum_model=False, beat_source="dsp")
     assert dsp_only.effective_beat_source(None) == "dsp"
     assert dsp_only.effective_beat_source(SimpleNamespace(beat=None)) == "dsp"
     auto = Analyzer(use_drum_model=False)  # selection logic only; activations are passed in
-    assert auto.beat_model is None  # without the drum model, auto does not load the beat network
+    assert auto.beat_model is not None  # auto loads the beat network, with or without the drum model
+    assert auto.effective_beat_source(None) == "beat_model"
+    auto.beat_model = None  # as if the beat network were missing: the drum model's beats, else DSP
+    assert auto.effective_beat_source(None) == "dsp"
     assert auto.effective_beat_source(acts) == "model"
     act = auto.beat_activation(feats, acts)
     assert act.max() == pytest.approx(1.0)  # scaled to [0, 1]
     assert np.array_equal(np.flatnonzero(act), np.arange(0, 500, 50))
     forced = Analyzer(use_drum_model=False, beat_source="dsp")
     assert forced.beat_model is None  # only "auto" and "beat_model" load the beat network
+    assert Analyzer(beat_source="model").beat_model is None
     assert forced.effective_beat_source(acts) == "dsp"
     with pytest.raises(ModelError):
         Analyzer(use_drum_model=False, beat_source="mean")
@@ -175,7 +179,7 @@ def test_beat_source_selection_with_and_without_model_beats() -> None:
 
 def test_auto_is_the_beat_network_with_both_models_and_falls_back_without_it(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Default path: beat network + drum model; without the beat network, the drum model's beats."""
+    """Default path: beat network (+ drum model); without the beat network, the drum model's beats."""
     from types import SimpleNamespace
 
     from backbeat.analysis import beat_model
@@ -185,7 +189,6 @@ def test_auto_is_the_beat_network_with_both_models_and_falls_back_without_it(
         pytest.skip(f"drum model not available: {auto.model_problem}")
     assert auto.beat_model is not None and auto.beat_model_problem == ""
     assert auto.effective_beat_source(SimpleNamespace(beat=np.zeros(3))) == "beat_model"
-    assert Analyzer(beat_source="model").beat_model is None  # the previous default path, still selectable
 
     def missing(cls: type, path: object = None) -> None:
         raise ModelError("no weights")
@@ -194,6 +197,7 @@ def test_auto_is_the_beat_network_with_both_models_and_falls_back_without_it(
     fallback = Analyzer()
     assert fallback.beat_model is None and "beat network unavailable" in fallback.beat_model_problem
     assert fallback.effective_beat_source(SimpleNamespace(beat=np.zeros(3))) == "model"
+    assert Analyzer(use_drum_model=False).effective_beat_source(None) == "dsp"
     with pytest.raises(ModelError, match="beat network"):
         Analyzer(beat_source="beat_model")
     x, _ = drum_song(8.0)

@@ -8,9 +8,8 @@ for any number of files.
 
 Beat source (``beat_source``):
 
-* ``"auto"`` (default): ``"beat_model"`` when both the drum model and the beat
-  network load; else ``"model"`` when the drum model has a beat output; else
-  ``"dsp"``;
+* ``"auto"`` (default): ``"beat_model"`` when the beat network loads; else
+  ``"model"`` when the drum model has a beat output; else ``"dsp"``;
 * ``"beat_model"``: the dedicated beat/downbeat network (:mod:`.beat_model`,
   ±10 s receptive field) drives the beat tracker; bar positions come from a
   fused bar-phase decision (below);
@@ -29,7 +28,9 @@ decoded with :data:`.downbeats.FUSED_SLIP_COST`. Without the drum model they
 come from the network's downbeat output alone (:func:`.beat_model.bar_positions`).
 On the tuning sets the fused path gives beat F / downbeat F 0.865 / 0.787
 (dev-renders), 0.877 / 0.752 (tune-drums), 0.942 / 0.910 (tune-mix) against
-0.865 / 0.757, 0.811 / 0.677, 0.842 / 0.815 for ``"model"`` (docs/BENCHMARKS.md).
+0.865 / 0.757, 0.811 / 0.677, 0.842 / 0.815 for ``"model"``; without the drum
+model the network alone gives 0.865 / 0.787, 0.877 / 0.662, 0.942 / 0.873
+against 0.854 / 0.618, 0.493 / 0.329, 0.767 / 0.718 for ``"dsp"``.
 
 On the other paths (drum model's or DSP beats), beat versus off-beat is
 settled after tracking by a vote of the drum model's beat, kick, snare and
@@ -132,8 +133,9 @@ class Analyzer:
         ``"auto"``, ``"beat_model"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see module docs).
     use_drum_model
         If False, or if the weights are missing, no drum hits are produced
-        and beats use the DSP activation (or the beat network with
-        ``beat_source="beat_model"``); ``Analysis.extra["warnings"]`` says so.
+        and bar positions come from the beat network alone (or, without it,
+        beats and bars from the DSP activation); ``Analysis.extra["warnings"]``
+        says so.
     """
 
     def __init__(self, *, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
@@ -157,7 +159,7 @@ class Analyzer:
             raise ModelError(f"beat_source 'model' needs the drum model ({self.model_problem})")
         self.beat_model: Any = None
         self.beat_model_problem = ""
-        if beat_source == "beat_model" or (beat_source == "auto" and self.model is not None):
+        if beat_source in ("auto", "beat_model"):
             try:
                 from backbeat.analysis.beat_model import BeatModel
 
@@ -165,7 +167,7 @@ class Analyzer:
             except (ModelError, ImportError) as exc:
                 if beat_source == "beat_model":
                     raise ModelError(f"beat_source 'beat_model' needs the beat network ({exc})") from exc
-                self.beat_model_problem = f"beat network unavailable, beats from the drum model: {exc}"
+                self.beat_model_problem = f"beat network unavailable: {exc}"
         self.timings = Timings()
 
     def analyze(self, path: str | Path) -> Analysis:
