@@ -156,7 +156,7 @@ SLIP_COST = 5.0
 #: :data:`CUE_WEIGHTS`) in the fused bar-phase decision (:func:`network_downbeat_evidence`).
 #: Logistic regression of the per-beat downbeat label on the two log-odds (tracked beats of the
 #: beat network on the tuning sets: dev-renders, tune-drums, tune-mix) gives 0.60 times the
-#: template's weight; downbeat F is flat for weights 0.375-0.75 there.
+#: template's weight; downbeat F is flat for weights 0.375-0.75 there (bench/analysis_fit_fusion.py).
 NET_DOWNBEAT_WEIGHT = 0.6
 #: Phase-slip cost of the fused decision (its evidence is larger than the cues' alone): tuning-set
 #: downbeat F is flat from 10 to 20 and lower at 5 (0.764 / 0.726 / 0.894 against 0.787 / 0.752 / 0.910).
