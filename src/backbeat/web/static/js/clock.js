@@ -55,6 +55,10 @@ export class SongClock {
   timeAt(perfMs) {
     return this.anchorS + ((perfMs - this.anchorMs) / 1000) * this.rate;
   }
+  /** performance.now() timestamp (ms) at which the song reaches songS (the inverse of timeAt). */
+  perfAt(songS) {
+    return this.anchorMs + ((songS - this.anchorS) / this.rate) * 1000;
+  }
   /** Current song time; call once per frame to keep the clock locked to the audio. */
   now() {
     const perf = performance.now();
@@ -104,5 +108,12 @@ export class Clicker {
     const ctx = this.ensure();
     const ts = ctx.getOutputTimestamp();
     return ts.performanceTime + (t - ts.contextTime) * 1000;
+  }
+  /** Audio-context time to schedule a sound at so that it is heard at performance.now() time perfMs. */
+  contextAt(perfMs) {
+    const ctx = this.ensure();
+    const ts = ctx.getOutputTimestamp();
+    if (!ts.performanceTime) return ctx.currentTime + (perfMs - performance.now()) / 1000;  // not running yet
+    return ts.contextTime + (perfMs - ts.performanceTime) / 1000;
   }
 }

@@ -254,11 +254,11 @@ export class PlaySession {
     if (!this.practice.metronome || this.stopped) return;
     const beats = this.slots[0].chart.beats;
     const now = this.clock.now();
-    const ctx = this.clicker.ensure();
     while (this.nextMetroBeat < beats.length && beats[this.nextMetroBeat].t < now) this.nextMetroBeat++;
     while (this.nextMetroBeat < beats.length && beats[this.nextMetroBeat].t < now + 0.12 * this.practice.rate) {
       const b = beats[this.nextMetroBeat++];
-      this.clicker.click(ctx.currentTime + (b.t - now) / this.practice.rate, b.pos === 1);
+      // Heard when the song clock (the time judgments and the highway use) reaches the beat.
+      this.clicker.click(this.clicker.contextAt(this.clock.perfAt(b.t)), b.pos === 1);
     }
   }
 
