@@ -90,9 +90,10 @@ def variant(name: str, weights_path: Path):  # type: ignore[no-untyped-def]
         from backbeat.analysis import pipeline as pl
         from backbeat.analysis.beat_model import BeatModel
 
-        # pipeline_old: the default path (drum model); pipeline: beat_source="beat_model" with these
-        # weights; pipeline_vote: the same with the drum model's off-beat vote
-        an = Analyzer()
+        # pipeline_old: the drum model's path (the default before 2026-11-24); pipeline:
+        # beat_source="beat_model" with these weights; pipeline_vote: the same with the drum model's
+        # off-beat vote
+        an = Analyzer(beat_source="model" if name == "pipeline_old" else "beat_model")
         if name != "pipeline_old":
             an.beat_model = BeatModel.load(weights_path)
         vote = "vote" in name

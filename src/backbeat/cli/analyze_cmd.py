@@ -23,9 +23,10 @@ def register(sub: Any) -> None:
     p.add_argument("--max-duration", type=float, default=20 * 60.0, metavar="SECONDS",
                    help="longest audio accepted (default 1200 s); 0 for no limit")
     p.add_argument("--beat-source", choices=("auto", "beat_model", "dsp", "model", "mean"), default="auto",
-                   help="beat activation: DSP onset flux, the drum model's, their mean, the separate "
-                        "long-context beat network (beat_model), or auto (the drum model's when "
-                        "available, default)")
+                   help="beats from: the long-context beat network with a bar phase fused from both "
+                        "networks and the drum cues (beat_model), the drum model's beat output (model), "
+                        "DSP onset flux (dsp), their mean (mean), or auto (default: beat_model when the "
+                        "beat network loads, else model, else dsp)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.set_defaults(func=run)
 
