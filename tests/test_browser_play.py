@@ -105,6 +105,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             proc.kill()
 
 
+def open_app(browser: Any, url: str, errors: list[str], *, init_script: str | None = None) -> Any:
+    """A new 1280x800 page on the app, ready; page errors are collected in ``errors``."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    if init_script:
+        page.add_init_script(init_script)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+    return page
+
+
+def tap_after(page: Any, cue_ms: float, late_ms: float, key: str = "KeyF") -> None:
+    """Press ``key`` ``late_ms`` after the page's ``performance.now()`` reaches ``cue_ms``."""
+    while True:
+        wait_ms = cue_ms + late_ms - page.evaluate("performance.now()")
+        if wait_ms <= 2:
+            break
+        time.sleep(max(0.001, (wait_ms - 8) / 1000))
+    page.keyboard.press(key)
+
+
 def press_on_time(page: Any, events: list[tuple[float, str, Any]]) -> list[tuple[float, str, Any]]:
     """Fire each (song time, kind, what) when the page's song clock reaches it; returns those fired."""
     fired = []
@@ -133,11 +154,7 @@ def test_two_players_keyboard_and_midi_kit(server: tuple[str, Path]) -> None:
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.add_init_script(FAKE_MIDI)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page = open_app(browser, url, errors, init_script=FAKE_MIDI)
 
         # Settings: connect the (fake) MIDI kit.
         page.click("[data-nav=settings]")
@@ -243,10 +260,7 @@ def test_practice_half_speed_loop_with_count_in(server: tuple[str, Path]) -> Non
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page = open_app(browser, url, errors)
         page.click(".song >> text=Backbeat Demo Groove")
         rows = page.locator(".player-row")
         rows.nth(0).locator(".p-name").fill("Practiser")
@@ -307,10 +321,7 @@ def test_audio_calibration_and_refused_upload(server: tuple[str, Path], tmp_path
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page = open_app(browser, url, errors)
 
         # A text file renamed .mp3 is refused, and the library says why.
         bogus = tmp_path / "not-a-song.mp3"
@@ -335,12 +346,7 @@ def test_audio_calibration_and_refused_upload(server: tuple[str, Path], tmp_path
             "window.__backbeat.calibration && window.__backbeat.calibration.cues.length > 0")
         cues = page.evaluate("window.__backbeat.calibration.cues")
         for cue in cues:
-            while True:
-                wait_ms = cue + late_ms - page.evaluate("performance.now()")
-                if wait_ms <= 2:
-                    break
-                time.sleep(max(0.001, (wait_ms - 8) / 1000))
-            page.keyboard.press("KeyF")
+            tap_after(page, cue, late_ms)
         page.wait_for_function("document.querySelector('#cal-status').textContent.includes('Audio offset')",
                                timeout=15000)
         status = page.inner_text("#cal-status")
@@ -409,11 +415,8 @@ def test_upload_with_progress_then_song_is_playable(server: tuple[str, Path], tm
     sf.write(song, x, sr)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page = open_app(browser, url, errors)
         page.evaluate("""() => { window.__stages = [];
             const el = document.querySelector('.progress-label');
             new MutationObserver(() => window.__stages.push(el.textContent))
@@ -623,11 +626,7 @@ def test_video_calibration_shifts_the_highway_and_metronome_clicks_on_the_beats(
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.add_init_script(CLICK_SPY)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(url)
-        page.wait_for_function("window.__backbeat && window.__backbeat.ready === true")
+        page = open_app(browser, url, errors, init_script=CLICK_SPY)
 
         # Video calibration: tap (a key) 40 ms after every flash is shown.
         page.click("[data-nav=settings]")
@@ -636,13 +635,7 @@ def test_video_calibration_shifts_the_highway_and_metronome_clicks_on_the_beats(
         page.wait_for_function("window.__backbeat.calibration?.kind === 'video'")
         for i in range(13):
             page.wait_for_function(f"window.__backbeat.calibration.cues.length > {i}", timeout=5000)
-            cue = page.evaluate(f"window.__backbeat.calibration.cues[{i}]")
-            while True:
-                wait_ms = cue + late_ms - page.evaluate("performance.now()")
-                if wait_ms <= 2:
-                    break
-                time.sleep(max(0.001, (wait_ms - 8) / 1000))
-            page.keyboard.press("KeyF")
+            tap_after(page, page.evaluate(f"window.__backbeat.calibration.cues[{i}]"), late_ms)
         page.wait_for_function("document.querySelector('#cal-status').textContent.includes('Video offset')",
                                timeout=15000)
         shown = float(page.inner_text("#cal-video"))
@@ -678,7 +671,7 @@ def test_video_calibration_shifts_the_highway_and_metronome_clicks_on_the_beats(
     heard = [c["songS"] for c in clicks if c["songS"] is not None]
     # From the second beat on: while the audio starts, the clock is still settling on it.
     expected = [b for b in beats if 0.8 < b["t"] < 3.8]
-    near = [min(heard, key=lambda h, t=b["t"]: abs(h - t)) for b in expected]
+    near = [min(heard, key=lambda h: abs(h - t)) for t in (b["t"] for b in expected)]
     assert len(expected) >= 5
     assert all(abs(h - b["t"]) < 0.005 for h, b in zip(near, expected, strict=True)), (near, expected)
     accents = {round(c["songS"], 2): c["hz"] > 1500 for c in clicks if c["songS"] is not None}
