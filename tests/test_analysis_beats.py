@@ -268,6 +268,102 @@ def test_extra_evidence_shape_is_checked() -> None:
         D.assign_positions(beats, np.zeros((1100, 80), dtype=np.float32), extra_evidence=np.zeros(3))
 
 
+bar_patterns = st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=1, max_size=7)
+
+
+@given(bar_patterns, st.integers(min_value=2, max_value=8))
+def test_bar_novelty_is_zero_for_a_pattern_that_repeats_every_bar(bar: list[float], n_bars: int) -> None:
+    x = np.tile(np.asarray(bar), n_bars)
+    nov = D.bar_novelty(x, len(bar))
+    assert nov.shape == x.shape
+    assert np.all(nov == 0.0)
+    two = D.bar_novelty(np.stack([x, 0.5 * x], axis=1), len(bar))
+    assert two.shape == (x.size, 2) and np.all(two == 0.0)
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=0, max_size=40),
+       st.integers(min_value=1, max_value=8))
+def test_bar_novelty_is_between_zero_and_the_value(values: list[float], beats_per_bar: int) -> None:
+    x = np.asarray(values, dtype=np.float64)
+    nov = D.bar_novelty(x, beats_per_bar)
+    assert nov.shape == x.shape
+    assert np.all(nov >= 0.0) and np.all(nov <= x + 1e-12)
+
+
+@given(bar_patterns, st.integers(min_value=3, max_value=6), st.data())
+def test_bar_novelty_keeps_a_break_in_the_pattern(bar: list[float], n_bars: int, data: st.DataObject) -> None:
+    """A crash or fill added to one beat of a repeating groove keeps the amount it adds."""
+    x = np.tile(np.asarray(bar), n_bars)
+    i = data.draw(st.integers(min_value=0, max_value=x.size - 1))
+    extra = data.draw(st.floats(min_value=0.0, max_value=2.0, allow_nan=False))
+    y = x.copy()
+    y[i] += extra
+    nov = D.bar_novelty(y, len(bar))
+    assert nov[i] == pytest.approx(extra, abs=1e-12)
+    assert np.all(np.delete(nov, i) == 0.0)
+
+
+def test_bar_novelty_without_a_neighbour_bar_and_bad_length() -> None:
+    assert np.array_equal(D.bar_novelty(np.array([0.2, 0.7, 0.1]), 4), [0.2, 0.7, 0.1])
+    assert np.allclose(D.bar_novelty(np.array([0.2, 0.7, 0.5]), 2), [0.0, 0.7, 0.3])
+    with pytest.raises(InvalidArgumentError, match="beats_per_bar"):
+        D.bar_novelty(np.zeros(4), 0)
+
+
+def test_bar_start_cues_read_crash_toms_before_and_kick_after_the_beat() -> None:
+    beats = np.array([0.5, 1.0, 1.5, 2.0])
+    cym, tom, ride, kick = np.zeros(300), np.zeros(300), np.zeros(300), np.zeros(300)
+    cym[101] = 0.9  # crash 10 ms after the second beat
+    cym[150] = 0.8  # cymbal on the third beat, but the ride output says ride
+    ride[150] = 0.7
+    tom[125] = 0.6  # tom note between the second and third beats
+    tom[199] = 0.9  # 10 ms before the fourth beat: the beat's own hit, not a lead-in
+    kick[64] = 0.7  # a sixteenth (125 ms) after the first beat, 11 ms late
+    kick[50] = 1.0  # on the first beat itself: not "after"
+    kick[90] = 0.5  # 100 ms before the second beat's sixteenth: outside the 30 ms window
+    cues = D.bar_start_cues(beats, cym, tom, kick, ride_activation=ride)
+    assert cues.shape == (4, len(D.BAR_START_CUE_NAMES))
+    assert np.allclose(cues[:, 0], [0.0, 0.9, 0.0, 0.0])
+    assert np.allclose(cues[:, 1], [0.0, 0.0, 0.6, 0.0])
+    assert np.allclose(cues[:, 2], [0.7, 0.0, 0.0, 0.0])
+    assert D.bar_start_cues(beats, cym, tom, kick)[2, 0] == pytest.approx(0.8)  # no ride output: a crash
+    assert D.bar_start_cues(np.zeros(0), cym, tom, kick).shape == (0, 3)
+
+
+@given(st.integers(min_value=0, max_value=3), st.booleans())
+@settings(max_examples=8, deadline=None)
+def test_bar_start_cues_decide_the_bar_phase_when_the_other_cues_are_silent(phase: int, kick: bool) -> None:
+    """Crashes after tom fills every four bars, or a kick after each beat but bar 1, set the downbeats."""
+    beats = np.arange(0.5, 20.5, 0.5)
+    feats = np.zeros((2100, 80), dtype=np.float32)
+    cues = np.zeros((beats.size, 3))
+    if kick:
+        cues[:, 2] = 0.8
+        cues[phase::4, 2] = 0.0
+    else:
+        cues[phase::16, :2] = 1.0
+    positions, meter = D.assign_positions(beats, feats, meter=D.Meter(4, 4), bar_start=cues)
+    assert meter == D.Meter(4, 4)
+    assert np.array_equal(np.flatnonzero(positions == 1), np.arange(phase, 40, 4))
+
+
+def test_bar_start_shapes_are_checked() -> None:
+    beats = np.arange(0.5, 10.5, 0.5)
+    with pytest.raises(InvalidArgumentError, match="bar_start"):
+        D.assign_positions(beats, np.zeros((1100, 80), dtype=np.float32), bar_start=np.zeros((3, 3)))
+    with pytest.raises(InvalidArgumentError, match="cues"):
+        D.bar_start_evidence(np.zeros((3, 2)), 4)
+
+
+def test_bar_start_evidence_weighs_novel_crash_and_fill_and_raw_kick_after() -> None:
+    cues = np.zeros((8, 3))
+    cues[:, 0] = 0.5  # a cymbal on every beat: no novelty
+    cues[4, 1] = 1.0  # one fill
+    cues[:, 2] = 1.0  # a kick after every beat still counts
+    ev = D.bar_start_evidence(cues, 4, weights=np.array([1.0, 2.0, -3.0]))
+    assert np.allclose(ev, [-3.0] * 4 + [-1.0] + [-3.0] * 3)
+
+
 # -- accuracy floor on dev renders (tuning data) ----------------------------------------------
 
 @pytest.mark.parametrize("stem", ["drummer1__session2__62", "drummer1__session3__13",

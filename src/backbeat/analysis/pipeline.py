@@ -26,8 +26,10 @@ cues and the drum model's downbeat output (4/4 bar template) plus the beat
 network's downbeat log-odds (:func:`.downbeats.network_downbeat_evidence`),
 decoded with :data:`.downbeats.FUSED_SLIP_COST`. Without the drum model they
 come from the network's downbeat output alone (:func:`.beat_model.bar_positions`).
-On the tuning sets the fused path gives beat F / downbeat F 0.865 / 0.787
-(dev-renders), 0.877 / 0.752 (tune-drums), 0.942 / 0.910 (tune-mix) against
+The bar-start cues (crash, tom fill, kick just after the beat;
+:func:`.downbeats.bar_start_cues`) are added to that evidence too.
+On the tuning sets the fused path gives beat F / downbeat F 0.865 / 0.841
+(dev-renders), 0.877 / 0.774 (tune-drums), 0.942 / 0.910 (tune-mix) against
 0.865 / 0.757, 0.811 / 0.677, 0.842 / 0.815 for ``"model"``; without the drum
 model the network alone gives 0.865 / 0.787, 0.877 / 0.662, 0.942 / 0.873
 against 0.854 / 0.618, 0.493 / 0.329, 0.767 / 0.718 for ``"dsp"``.
@@ -290,7 +292,8 @@ class Analyzer:
         model's off-beat vote if :data:`BEAT_MODEL_OFFBEAT_VOTE`). Bar positions: with
         drum-model activations, :func:`.downbeats.assign_positions` (meter detection and
         the 4/4 bar template) with the network's downbeat log-odds added
-        (:func:`.downbeats.network_downbeat_evidence`); without,
+        (:func:`.downbeats.network_downbeat_evidence`) and the bar-start cues
+        (:func:`.downbeats.bar_start_cues`: crash, fill, kick after the beat); without,
         :func:`.beat_model.bar_positions` over the network's downbeat output.
         """
         from backbeat.analysis.beat_model import bar_positions
@@ -302,7 +305,12 @@ class Analyzer:
         beat_times = all_beats[all_beats < duration_s]
         if acts is not None:
             net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
+            bar_start = None
+            if all(getattr(acts, k, None) is not None for k in ("cymbal", "tom", "kick")):
+                bar_start = downbeats_mod.bar_start_cues(beat_times, acts.cymbal, acts.tom, acts.kick,
+                                                         ride_activation=getattr(acts, "ride", None), fps=FPS)
             return (beat_times, *_bar_positions(beat_times, features, acts, extra_evidence=net_evidence,
+                                                bar_start=bar_start,
                                                 slip_cost=downbeats_mod.FUSED_SLIP_COST))
         positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
         return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
@@ -347,12 +355,13 @@ def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
 
 def _bar_positions(beat_times: np.ndarray, features: np.ndarray, acts: Any, *,
                    extra_evidence: np.ndarray | None = None,
+                   bar_start: np.ndarray | None = None,
                    slip_cost: float = downbeats_mod.SLIP_COST) -> tuple[np.ndarray, downbeats_mod.Meter]:
     """Meter and bar positions (meter detection and bar template), with the drum model's cues if any."""
     return downbeats_mod.assign_positions(
         beat_times, features, fps=FPS, downbeat_activation=getattr(acts, "downbeat", None),
         kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
-        extra_evidence=extra_evidence, slip_cost=slip_cost)
+        extra_evidence=extra_evidence, bar_start=bar_start, slip_cost=slip_cost)
 
 
 def tempo_segments_summary(segments: tuple[TempoSegment, ...]) -> str:
