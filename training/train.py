@@ -27,7 +27,9 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from backbeat.analysis.features import MAG_SCALE  # noqa: E402
 from backbeat.analysis.nn import OUTPUTS  # noqa: E402
+from backbeat.core.errors import InvalidArgumentError  # noqa: E402
 
 CLASS9 = ("KD", "SD", "HHC", "HHO", "LT", "MT", "HT", "CR", "RD")
 # class9 index -> output indices it turns on
@@ -112,6 +114,86 @@ def batch(items: list[dict[str, np.ndarray]], rng: np.random.Generator, bs: int,
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
 
+def widen_state_dict(sd: dict[str, np.ndarray], channels: int, rng: np.random.Generator, *,
+                     scale: float = 0.1) -> dict[str, np.ndarray]:
+    """Function-preserving widening of a trained network's state dict to ``channels`` channels.
+
+    New channels get small random weights on everything that feeds them
+    (``scale`` times the standard deviation of the layer's trained weights) and
+    zero weights from them into the old channels and into the outputs, so the
+    widened network computes exactly the old function at step 0 while every new
+    weight still receives a gradient.
+
+    Parameters
+    ----------
+    sd
+        Torch-layout state dict as numpy arrays (:func:`finalize.torch_state_dict`).
+    channels
+        The new width; at least the old one.
+    rng
+        Source of the random weights.
+    scale
+        Random weights' standard deviation relative to the layer's trained weights.
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        The widened state dict (float32).
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``channels`` is smaller than the trained width.
+    """
+    old = sd["inp.weight"].shape[0]
+    if channels < old:
+        raise InvalidArgumentError(f"cannot widen {old} channels to {channels}")
+    out: dict[str, np.ndarray] = {}
+    for k, w in sd.items():
+        w = np.asarray(w, dtype=np.float32)
+        if k in ("mean", "std", "head2.bias"):  # input normalisation and output biases keep their size
+            out[k] = w
+            continue
+        n_out = w.shape[0] if k.startswith("head2") else channels
+        if w.ndim == 1:  # bias: new channels start at 0
+            nw = np.zeros(n_out, dtype=np.float32)
+        else:
+            n_in = w.shape[1] if k == "inp.weight" else channels
+            std = float(w.std()) * scale
+            nw = (rng.standard_normal((n_out, n_in, *w.shape[2:])) * std).astype(np.float32)
+            nw[:w.shape[0], w.shape[1]:] = 0.0  # new channels never feed old channels or the outputs
+        if w.ndim == 1:
+            nw[:w.shape[0]] = w
+        else:
+            nw[:w.shape[0], :w.shape[1]] = w
+        out[k] = nw
+    return out
+
+
+def augment(x: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """Random gain, spectral tilt, band EQ and noise floor on log filterbank crops (B, T, bands), in place.
+
+    Works on the linear magnitudes behind ``log10(1 + MAG_SCALE * mag)``, so a
+    gain changes loud bins by a constant and leaves the silent ones silent, as
+    it would on audio. Each crop is changed with probability ``p``.
+    """
+    n_bands = x.shape[2]
+    pos = np.linspace(-1.0, 1.0, n_bands, dtype=np.float32)
+    for i in range(len(x)):
+        if rng.random() >= p:
+            continue
+        gain_db = rng.uniform(-8, 8) + rng.uniform(-6, 6) * pos
+        centre, width = rng.uniform(-1, 1), rng.uniform(0.05, 0.4)
+        gain_db += rng.uniform(-9, 9) * np.exp(-0.5 * ((pos - centre) / width) ** 2)
+        mag = (np.power(10.0, x[i]) - 1.0) / MAG_SCALE
+        mag *= np.power(10.0, gain_db / 20.0).astype(np.float32)
+        if rng.random() < 0.3:
+            floor = np.power(10.0, rng.uniform(-3.5, -1.5)) * np.power(10.0, rng.uniform(-10, 10) * pos / 20)
+            mag += (floor * rng.exponential(1.0, mag.shape)).astype(np.float32)
+        x[i] = np.log10(1.0 + MAG_SCALE * np.maximum(mag, 0.0))
+    return x
+
+
 def export(model: TCN, path: Path, dilations: tuple[int, ...], extra: dict[str, np.ndarray], *,
            outputs: tuple[str, ...] = OUTPUTS) -> None:
     """Write the weights as the plain .npz that backbeat.analysis.nn.TCN.load reads (atomically)."""
@@ -146,7 +228,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export", type=Path, default=REPO / "cache" / "drums_tcn.npz")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--init", type=Path, default=None, help="start from exported .npz weights (fine-tuning)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from exported .npz weights (fine-tuning); a narrower network is widened to "
+                         "--channels without changing its output (new channels start near zero)")
+    ap.add_argument("--widen-scale", type=float, default=0.1,
+                    help="new channels' random input weights, relative to the layer's trained weights' std")
+    ap.add_argument("--augment", type=float, default=0.0,
+                    help="probability of random gain / tilt / EQ / noise floor on a training crop")
+    ap.add_argument("--val-batches", type=int, default=3,
+                    help="tuning batches (16 crops) for the checkpoint loss")
+    ap.add_argument("--tom-cymbal-weight", type=float, default=1.0,
+                    help="loss weight of the tom and cymbal outputs (kick/snare/hi-hat: 1)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -167,16 +259,23 @@ def main() -> None:
         from finalize import torch_state_dict
         with np.load(args.init, allow_pickle=False) as z:
             init = {k: z[k] for k in z.files}
-        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
-                               for k, v in torch_state_dict(init).items()})
-        print(f"initialised from {args.init}", flush=True)
+        sd = torch_state_dict(init)
+        if sd["inp.weight"].shape[0] != args.channels:
+            sd = widen_state_dict(sd, args.channels, np.random.default_rng(args.seed + 7),
+                                  scale=args.widen_scale)
+        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
+        print(f"initialised from {args.init} ({init['inp_w'].shape[0]} -> {args.channels} channels)",
+              flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     weights = torch.ones(len(OUTPUTS))
     weights[BEAT] = weights[DOWNBEAT] = 0.5
+    for name in ("tom", "cymbal", "tom_high", "tom_mid", "tom_floor", "ride"):
+        if name in OUTPUTS:
+            weights[OUTPUTS.index(name)] = args.tom_cymbal_weight
     pos_weight = torch.full((len(OUTPUTS),), 2.0)
     lossf = nn.BCEWithLogitsLoss(reduction="none", pos_weight=pos_weight)
     vrng = np.random.default_rng(123)
-    vbatches = [batch(tune, vrng, 16, args.length) for _ in range(3)] if tune else []
+    vbatches = [batch(tune, vrng, 16, args.length) for _ in range(args.val_batches)] if tune else []
     t0 = time.time()
     budget = args.minutes * 60
     step, best = 0, math.inf
@@ -191,6 +290,8 @@ def main() -> None:
             g["lr"] = lr
         model.train()
         x, y = batch(train, rng, args.batch, args.length)
+        if args.augment > 0:
+            x = torch.from_numpy(augment(x.numpy(), rng, args.augment))
         out = model(x)
         loss = (lossf(out, y)[:, margin:-margin] * weights).mean()
         opt.zero_grad()
