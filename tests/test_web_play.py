@@ -60,6 +60,12 @@ def join_msg(session: str, player: str, **kw: Any) -> str:
                        "level": "expert", "mode": "pads", "rate": 1.0, "device": "keyboard", **kw})
 
 
+def join(ws: Any, session: str, player: str, **kw: Any) -> dict[str, Any]:
+    """Join ``session`` as ``player`` on an open socket; the ``joined`` message."""
+    ws.send_text(join_msg(session, player, **kw))
+    return receive_until(ws, "joined")
+
+
 def hit_msg(seq: int, t: float, pad: int, cymbal: bool | None = None) -> str:
     return json.dumps({"v": 1, "type": "hit", "seq": seq, "t_song_s": t, "pad": pad, "velocity": 90,
                        "cymbal": cymbal})
@@ -133,8 +139,7 @@ def test_ticks_turn_unplayed_notes_into_misses(app_env: Any) -> None:
     client, _, notes = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as ws:
-        ws.send_text(join_msg(session, "tick-player"))
-        receive_until(ws, "joined")
+        join(ws, session, "tick-player")
         ws.send_text(json.dumps({"v": 1, "type": "tick", "t_song_s": notes[5]["t"] + 1.0}))
         misses = [receive_until(ws, "judgment") for _ in range(5)]
         assert all(m["judgment"] == "miss" for m in misses)
@@ -154,8 +159,7 @@ def test_hostile_message_gets_error_and_close_and_keeps_earlier_hits(
     client, db_path, notes = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as ws:
-        ws.send_text(join_msg(session, "mallory"))
-        receive_until(ws, "joined")
+        join(ws, session, "mallory")
         for seq in range(2):
             ws.send_text(hit_msg(seq, notes[seq]["t"], notes[seq]["pad"]))
         ws.send_text(payload)
@@ -173,8 +177,7 @@ def test_dropped_player_rejoins_and_carries_on(app_env: Any) -> None:
     client, db_path, notes = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as ws:
-        ws.send_text(join_msg(session, "blip"))
-        assert receive_until(ws, "joined")["resumed"] is False
+        assert join(ws, session, "blip")["resumed"] is False
         for seq in range(5):
             n = notes[100 + seq]
             ws.send_text(hit_msg(seq, n["t"], n["pad"], n["cymbal"]))
@@ -213,10 +216,8 @@ def test_flooding_is_cut_off_without_hurting_other_players(app_env: Any) -> None
     client, db_path, notes = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as good, client.websocket_connect("/ws/play") as flood:
-        good.send_text(join_msg(session, "ann"))
-        receive_until(good, "joined")
-        flood.send_text(join_msg(session, "bob"))
-        receive_until(flood, "joined")
+        join(good, session, "ann")
+        join(flood, session, "bob")
         for _ in range(400):
             flood.send_text(json.dumps({"v": 1, "type": "tick", "t_song_s": 0.0}))
         msgs, code = receive_close(flood)
@@ -234,8 +235,7 @@ def test_same_player_in_second_tab_is_refused_and_first_keeps_playing(app_env: A
     client, _, notes = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as tab1, client.websocket_connect("/ws/play") as tab2:
-        tab1.send_text(join_msg(session, "ann"))
-        receive_until(tab1, "joined")
+        join(tab1, session, "ann")
         tab2.send_text(join_msg(session, "ann"))
         msgs, code = receive_close(tab2)
         assert code == CLOSE_DUPLICATE_PLAYER
@@ -256,11 +256,9 @@ def test_finished_player_cannot_rejoin_a_running_session(app_env: Any) -> None:
     client, _, _ = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as other:
-        other.send_text(join_msg(session, "bob"))
-        receive_until(other, "joined")
+        join(other, session, "bob")
         with client.websocket_connect("/ws/play") as ws:
-            ws.send_text(join_msg(session, "ann"))
-            receive_until(ws, "joined")
+            join(ws, session, "ann")
             ws.send_text(json.dumps({"v": 1, "type": "end"}))
             receive_until(ws, "result")
         with client.websocket_connect("/ws/play") as again:
@@ -290,8 +288,7 @@ def test_two_players_scored_separately_and_closed_tab_keeps_its_hits(app_env: An
     client, db_path, notes = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as p1, client.websocket_connect("/ws/play") as p2:
-        p1.send_text(join_msg(session, "left", level="expert"))
-        receive_until(p1, "joined")
+        join(p1, session, "left", level="expert")
         p2.send_text(join_msg(session, "right", level="easy", mode="any_pad", rate=0.5, device="midi"))
         j2 = receive_until(p2, "joined")
         assert j2["level"] == "easy" and j2["notes"] < len(notes)
@@ -462,8 +459,7 @@ def test_player_who_stops_playing_still_learns_every_hit_is_stored(app_env: Any)
     client, _, notes = app_env
     session = new_session(client)
     with client.websocket_connect("/ws/play") as ws:
-        ws.send_text(join_msg(session, "pauser"))
-        receive_until(ws, "joined")
+        join(ws, session, "pauser")
         carried = -1
         for seq in range(3):
             n = notes[60 + seq]
