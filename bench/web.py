@@ -546,8 +546,7 @@ def run_server_bench(*, players: list[int], duration_s: float = 20.0, latency_hi
             for n in players:
                 u0, s0 = cpu_split_s(proc.pid)
                 if client == "raw":
-                    r = capacity_raw(base, notes, n, duration_s, late_ms, client_procs,
-                                     proc.pid)
+                    r = capacity_raw(base, notes, n, duration_s, late_ms, client_procs, proc.pid)
                 else:
                     r = asyncio.run(capacity(base, db_path, notes, n, duration_s, late_ms))
                 u1, s1 = cpu_split_s(proc.pid)
@@ -576,7 +575,6 @@ def run_server_bench(*, players: list[int], duration_s: float = 20.0, latency_hi
         finally:
             proc.terminate()
             proc.wait(15)
-
 
 
 if __name__ == "__main__":

@@ -157,14 +157,12 @@ def widen_state_dict(sd: dict[str, np.ndarray], channels: int, rng: np.random.Ge
         n_out = w.shape[0] if k.startswith("head2") else channels
         if w.ndim == 1:  # bias: new channels start at 0
             nw = np.zeros(n_out, dtype=np.float32)
+            nw[:w.shape[0]] = w
         else:
             n_in = w.shape[1] if k == "inp.weight" else channels
             std = float(w.std()) * scale
             nw = (rng.standard_normal((n_out, n_in, *w.shape[2:])) * std).astype(np.float32)
             nw[:w.shape[0], w.shape[1]:] = 0.0  # new channels never feed old channels or the outputs
-        if w.ndim == 1:
-            nw[:w.shape[0]] = w
-        else:
             nw[:w.shape[0], :w.shape[1]] = w
         out[k] = nw
     return out
