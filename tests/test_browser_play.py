@@ -356,7 +356,8 @@ def test_audio_calibration_and_refused_upload(server: tuple[str, Path], tmp_path
     stored = json.loads(urllib.request.urlopen(url + "api/devices/keyboard/calibration").read())
     # Key presses arrive a few ms after they are sent; the median lands just above 60 ms.
     assert late_ms - 5 <= stored["audio_offset_ms"] <= late_ms + 40, (stored, status)
-    assert round(stored["audio_offset_ms"]) == shown
+    # The page rounds half up (JavaScript's Math.round); Python's round() rounds half to even.
+    assert abs(stored["audio_offset_ms"] - shown) <= 0.5
 
 
 @pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" / "dev-renders").is_dir(),
@@ -662,7 +663,7 @@ def test_video_calibration_shifts_the_highway_and_metronome_clicks_on_the_beats(
     assert not errors, errors
     stored = json.loads(urllib.request.urlopen(url + "api/devices/keyboard/calibration").read())
     assert late_ms - 5 <= stored["video_offset_ms"] <= late_ms + 40, stored
-    assert round(stored["video_offset_ms"]) == shown
+    assert abs(stored["video_offset_ms"] - shown) <= 0.5
     video_s, lead_s = drawn
     assert video_s == pytest.approx(stored["video_offset_ms"] / 1000)
     assert lead_s == pytest.approx(video_s, abs=1e-9)
