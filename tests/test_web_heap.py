@@ -82,6 +82,47 @@ def test_growth_past_the_limit_cleans_up_with_sockets_open() -> None:
     asyncio.run(run())
 
 
+def test_churn_cleans_up_with_sockets_open() -> None:
+    async def run() -> None:
+        freezer = HeapFreezer(asyncio.get_running_loop(), settle_s=0.01, churn_min=3)
+        freezer.start()
+        for _ in range(5):
+            freezer.opened()
+        garbage = Cycle()
+        ref = weakref.ref(garbage)
+        freezer.joined()
+        await _settle(freezer)
+        del garbage
+        freezer.closed()
+        freezer.closed()
+        await _settle(freezer)
+        assert ref() is not None and freezer.cleanups == 1, "two of five closed: below churn_min"
+        freezer.closed()  # three closed, two open
+        await _settle(freezer)
+        assert ref() is None and freezer.cleanups == 2
+        freezer.opened()
+        freezer.closed()  # the count starts again after a clean-up
+        await _settle(freezer)
+        assert freezer.cleanups == 2
+
+    asyncio.run(run())
+
+
+def test_players_who_stay_never_pay_a_clean_up() -> None:
+    async def run() -> None:
+        freezer = HeapFreezer(asyncio.get_running_loop(), settle_s=0.01)
+        freezer.start()
+        kept = []
+        for _ in range(600):
+            freezer.opened()
+            kept.append([Cycle() for _ in range(160)])
+            freezer.joined()
+        await _settle(freezer)
+        assert freezer.cleanups == 1, "only the start-up clean-up"
+
+    asyncio.run(run())
+
+
 def test_burst_of_joins_freezes_once() -> None:
     async def run() -> None:
         loop = asyncio.get_running_loop()
