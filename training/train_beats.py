@@ -131,6 +131,8 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=150)
     ap.add_argument("--export", type=Path, default=REPO / "cache" / "beats_tcn.npz")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from exported .npz weights (same channels; keeps their input normalisation)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -147,14 +149,29 @@ def main() -> None:
     model = TCN(2 * allf.shape[1], args.channels, DILATIONS, len(OUTPUTS), 0.1)
     model.mean.copy_(torch.from_numpy(stack.mean(0)))
     model.std.copy_(torch.from_numpy(stack.std(0) + 1e-3))
+    if args.init is not None:
+        from finalize import torch_state_dict
+        with np.load(args.init, allow_pickle=False) as z:
+            sd = torch_state_dict({k: z[k] for k in z.files})
+        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
+        print(f"initialised from {args.init}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     lossf = nn.BCEWithLogitsLoss(reduction="none", pos_weight=torch.tensor([4.0, 8.0]))
     vdata = [(torch.from_numpy(it["feats"].astype(np.float32))[None],
               torch.from_numpy(targets(it["beats"], it["down"], len(it["feats"])))[None]) for it in tune]
+
+    def val_loss() -> float:
+        model.eval()
+        with torch.no_grad():
+            return float(np.mean([lossf(model(vx), vy).mean().item() for vx, vy in vdata]))
+
     t0 = time.time()
     budget = args.minutes * 60
     step, best = 0, math.inf
-    warmup = 200
+    if args.init is not None:  # export only what beats the starting weights
+        best = val_loss()
+        print(f"start val {best:.4f}", flush=True)
+    warmup = 50 if args.init is not None else 200
     while True:
         frac = (time.time() - t0) / budget
         if frac >= 1:
@@ -171,9 +188,7 @@ def main() -> None:
         opt.step()
         step += 1
         if step % args.eval_every == 0:
-            model.eval()
-            with torch.no_grad():
-                vl = float(np.mean([lossf(model(vx), vy).mean().item() for vx, vy in vdata]))
+            vl = val_loss()
             print(f"step {step} t={time.time() - t0:.0f}s lr={lr:.2e} loss={loss.item():.4f} val={vl:.4f}",
                   flush=True)
             new = load_items(args.data, seen)
