@@ -29,13 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backbeat.analysis.features import log_filterbank
-from kits import CACHE, CLASS9_BY_KEY, PERMISSIVE_KITS, TRAIN_KITS, load_bank
+from kits import CACHE, CLASS9_BY_KEY, EXTRA_KITS, MUSESCORE_SF3, PERMISSIVE_KITS, TRAIN_KITS, load_bank
 from render import (
     CLASS9,
     GMD_DIR,
     accompaniment_midi,
     crop,
     load_groove,
+    loud_master,
     mix,
     process_drums,
     render_drums,
@@ -49,6 +50,21 @@ def is_tune(gmd_id: str) -> bool:
     return zlib.crc32(gmd_id.encode()) % 20 == 0
 
 
+#: SoundFonts the band of a mix may be rendered with (``--band-sf-p``): file in kits.SF2_DIR or a path.
+BAND_SOUNDFONTS = ("FluidR3_GM.sf2", MUSESCORE_SF3, "TimGM6mb.sf2")
+
+
+class Production(NamedTuple):
+    """Options of the fourth set; the defaults reproduce the first three sets' renders exactly."""
+
+    extra_kit_p: float = 0.0
+    band_sf_p: float = 0.0
+    dense_p: float = 0.0
+    loud_p: float = 0.0
+    level_db: tuple[float, float] = (-9.0, 1.0)
+    extra_kits: tuple[str, ...] = ()
+
+
 class Job(NamedTuple):
     seed: int
     gmd_id: str
@@ -58,11 +74,14 @@ class Job(NamedTuple):
     synth_p: float
     shift_p: float
     kits: tuple[str, ...]
+    prod: Production = Production()
 
 
 def make_item(job: Job) -> dict[str, np.ndarray] | None:
-    seed, gmd_id, midi, as_mix, max_s, synth_p, shift_p, kits = job
+    seed, gmd_id, midi, as_mix, max_s, synth_p, shift_p, kits, prod = job
     rng = np.random.default_rng(seed)
+    # The fourth set's choices come from their own stream, so the defaults draw exactly as before.
+    prng = np.random.default_rng([seed, 4])
     try:
         full = load_groove(GMD_DIR / midi, name=gmd_id)
     except Exception as exc:  # a broken MIDI file: skip it
@@ -76,6 +95,8 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
     if len(g.events) < 4:
         return None
     kit = kits[int(rng.integers(len(kits)))]
+    if prod.extra_kits and prng.random() < prod.extra_kit_p:
+        kit = prod.extra_kits[int(prng.integers(len(prod.extra_kits)))]
     bank = None
     if rng.random() < synth_p:
         bank = synth_bank(rng)
@@ -85,8 +106,13 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
     if as_mix or rng.random() < 0.6:
         y = process_drums(y, rng)
     if as_mix:
-        band = render_midi(accompaniment_midi(g, rng), g.duration_s + 0.5)
-        y = mix(y, band, g, rng)
+        sf2 = BAND_SOUNDFONTS[int(prng.integers(len(BAND_SOUNDFONTS)))] if prng.random() < prod.band_sf_p \
+            else BAND_SOUNDFONTS[0]
+        band = render_midi(accompaniment_midi(g, rng, dense=bool(prng.random() < prod.dense_p)),
+                           g.duration_s + 0.5, sf2=sf2)
+        y = mix(y, band, g, rng, level_db=prod.level_db)
+        if prng.random() < prod.loud_p:
+            y = loud_master(y, prng)
     y = y / (np.abs(y).max() + 1e-9) * 10 ** (rng.uniform(-14, -0.5) / 20)
     if rng.random() < 0.3:
         y = y + rng.standard_normal(len(y)).astype(np.float32) * 10 ** (rng.uniform(-80, -50) / 20)
@@ -124,6 +150,17 @@ def main() -> None:
                     help="share of the other items whose sampled kit is pitch-shifted per drum class")
     ap.add_argument("--permissive-only", action="store_true",
                     help="only kits whose samples have permissive licences (kits.PERMISSIVE_KITS)")
+    ap.add_argument("--extra-kit-p", type=float, default=0.0,
+                    help="share of the sampled-kit items drummed on a kit added for the fourth set "
+                         "(kits.EXTRA_KITS); the rest draw from the first three sets' kits")
+    ap.add_argument("--band-sf-p", type=float, default=0.0,
+                    help="share of mixes whose band is rendered with a random SoundFont of BAND_SOUNDFONTS")
+    ap.add_argument("--dense-p", type=float, default=0.0,
+                    help="share of mixes with a denser band (all parts likelier, driven eighth-note guitar)")
+    ap.add_argument("--loud-p", type=float, default=0.0,
+                    help="share of mixes given an aggressive limiter/clipper master (render.loud_master)")
+    ap.add_argument("--level-db", type=float, nargs=2, default=(-9.0, 1.0),
+                    help="range of the drums' level relative to the band in mixes (dB)")
     ap.add_argument("--seed-offset", type=int, default=0,
                     help="added to every item's seed, so a second set draws new crops, kits and production")
     args = ap.parse_args()
@@ -131,14 +168,18 @@ def main() -> None:
         rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
     if args.limit:
         rows = rows[: args.limit]
-    kits = PERMISSIVE_KITS if args.permissive_only else TRAIN_KITS
+    pool_kits = PERMISSIVE_KITS if args.permissive_only else TRAIN_KITS
+    kits = tuple(k for k in pool_kits if k not in EXTRA_KITS)
+    prod = Production(args.extra_kit_p, args.band_sf_p, args.dense_p, args.loud_p,
+                      (float(args.level_db[0]), float(args.level_db[1])),
+                      tuple(k for k in pool_kits if k in EXTRA_KITS))
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i
         for as_mix in (False, True):
             if not as_mix or float(r["duration"]) >= args.min_mix_s:
                 jobs.append(Job(base + as_mix, r["id"], r["midi_filename"], as_mix, args.max_s, args.synth_p,
-                                args.shift_p, kits))
+                                args.shift_p, kits, prod))
     rng = np.random.default_rng(0)
     order = rng.permutation(len(jobs))
     jobs = [jobs[i] for i in order]

@@ -10,6 +10,7 @@
 4. Writes ``src/backbeat/analysis/models/drums_tcn.npz``.
 
 Usage: nice -n 10 .venv/bin/python training/finalize.py [--weights cache/drums_tcn.npz]
+       nice -n 10 .venv/bin/python training/finalize.py --compare A.npz B.npz --data DIR ... [--max-items N]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,16 +33,43 @@ from evaluate import f_from_counts, match_counts  # noqa: E402
 C9_TO_C5 = np.array([0, 1, 2, 2, 3, 3, 3, 4, 4])
 
 
+class TuningItem(NamedTuple):
+    """A tuning item: features, reference onset times per class5, its dataset directory name, mix or not."""
+
+    feats: np.ndarray
+    ref: list[np.ndarray]
+    set_name: str
+    mix: bool
+
+
 def tuning_items(ds_dirs: list[Path], *, max_items: int = 120) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-    """Up to ``max_items`` tuning items, shared equally among the dataset directories."""
-    items = []
+    """Up to ``max_items`` tuning items (features, reference onsets), shared equally among the directories."""
+    return [(it.feats, it.ref) for it in tuning_items_meta(ds_dirs, max_items=max_items)]
+
+
+def tuning_items_meta(ds_dirs: list[Path], *, max_items: int = 120) -> list[TuningItem]:
+    """Like :func:`tuning_items`, with each item's dataset name and mix flag.
+
+    Parameters
+    ----------
+    ds_dirs
+        Dataset directories (``shard_*.npz``).
+    max_items
+        Total number of items, shared equally among ``ds_dirs`` (first shards first).
+
+    Returns
+    -------
+    list[TuningItem]
+        The items, directory by directory.
+    """
+    items: list[TuningItem] = []
     for d in ds_dirs:
         items += _tuning_items_of(d, max_items=max_items // len(ds_dirs))
     return items
 
 
-def _tuning_items_of(ds_dir: Path, *, max_items: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-    items = []
+def _tuning_items_of(ds_dir: Path, *, max_items: int) -> list[TuningItem]:
+    items: list[TuningItem] = []
     for path in sorted(ds_dir.glob("shard_*.npz")):
         z = np.load(path, allow_pickle=False)
         offs = z["offsets"]
@@ -48,13 +77,49 @@ def _tuning_items_of(ds_dir: Path, *, max_items: int) -> list[tuple[np.ndarray, 
             sel = z["ev_item"] == i
             c5 = C9_TO_C5[z["ev_class9"][sel]]
             ref = [np.sort(z["ev_time_s"][sel][c5 == k]) for k in range(5)]
-            items.append((z["feats"][offs[i]:offs[i + 1]].astype(np.float32), ref))
+            items.append(TuningItem(z["feats"][offs[i]:offs[i + 1]].astype(np.float32), ref, ds_dir.name,
+                                    bool(z["item_mix"][i])))
             if len(items) >= max_items:
                 return items
     return items
 
 
-def tune_thresholds(net: TCN, items: list[tuple[np.ndarray, list[np.ndarray]]]) -> np.ndarray:
+def report(weights: list[Path], ds_dirs: list[Path], *, max_items: int) -> None:
+    """Threshold-tuned onset F of several weights on the same tuning items, overall and per subset.
+
+    Each weights file gets its own thresholds (as :func:`tune_thresholds` would
+    ship them); F is then counted over all items and over drum-only items,
+    mixes and each dataset directory, at those thresholds.
+    """
+    items = tuning_items_meta(ds_dirs, max_items=max_items)
+    n_mix = sum(it.mix for it in items)
+    print(f"{len(items)} tuning items ({n_mix} mixes) from {', '.join(d.name for d in ds_dirs)}")
+    names = [it.value for it in INSTRUMENTS]
+    subsets: list[tuple[str, list[int]]] = [("all", list(range(len(items)))),
+                                            ("drums", [i for i, it in enumerate(items) if not it.mix]),
+                                            ("mix", [i for i, it in enumerate(items) if it.mix])]
+    subsets += [(d.name, [i for i, it in enumerate(items) if it.set_name == d.name]) for d in ds_dirs]
+    for path in weights:
+        net = TCN.load(path)
+        pairs = [(it.feats, it.ref) for it in items]
+        thr = tune_thresholds(net, pairs, quiet=True)
+        acts = [net.forward(it.feats) for it in items]
+        print(f"== {path}  thresholds " + " ".join(f"{t:.2f}" for t in thr))
+        print(f"   {'subset':12s} " + " ".join(f"{n:>6s}" for n in names) + "  KD/SD/HH")
+        for label, idx in subsets:
+            fs = []
+            for k in range(5):
+                cnt = np.zeros(3, dtype=int)
+                for i in idx:
+                    cnt += match_counts(items[i].ref[k], pick_peaks(acts[i][:, k], threshold=float(thr[k])))
+                fs.append(f_from_counts(*map(int, cnt)))
+            print(f"   {label:12s} " + " ".join(f"{f:6.3f}" for f in fs) + f"  {np.mean(fs[:3]):.3f}"
+                  + f"   ({len(idx)} items)", flush=True)
+
+
+def tune_thresholds(net: TCN, items: list[tuple[np.ndarray, list[np.ndarray]]], *,
+                    quiet: bool = False) -> np.ndarray:
+    """Per-instrument peak threshold maximising summed-count onset F on ``items``."""
     acts = [net.forward(f) for f, _ in items]
     out = np.zeros(5, dtype=np.float32)
     for k in range(5):
@@ -65,7 +130,8 @@ def tune_thresholds(net: TCN, items: list[tuple[np.ndarray, list[np.ndarray]]]) 
                 cnt += match_counts(ref[k], pick_peaks(a[:, k], threshold=float(t)))
             best = max(best, (f_from_counts(*map(int, cnt)), round(float(t), 3)))
         out[k] = best[1]
-        print(f"{INSTRUMENTS[k].value:7s} threshold {best[1]:.3f}  tuning F {best[0]:.3f}", flush=True)
+        if not quiet:
+            print(f"{INSTRUMENTS[k].value:7s} threshold {best[1]:.3f}  tuning F {best[0]:.3f}", flush=True)
     return out
 
 
@@ -104,11 +170,19 @@ def main() -> None:
     ap.add_argument("--weights", type=Path, default=REPO / "cache" / "drums_tcn.npz")
     ap.add_argument("--data", type=Path, nargs="+", default=[REPO / "cache" / "dataset"])
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
+    ap.add_argument("--max-items", type=int, default=120,
+                    help="tuning items, shared equally among --data (120 for the shipped models so far)")
+    ap.add_argument("--compare", type=Path, nargs="+", default=None,
+                    help="only report threshold-tuned F of these weights on the same tuning items "
+                         "(overall, drums-only, mixes, per set); writes nothing")
     args = ap.parse_args()
+    if args.compare:
+        report(args.compare, args.data, max_items=args.max_items)
+        return
     with np.load(args.weights, allow_pickle=False) as z:
         weights = {k: z[k] for k in z.files}
     net = TCN.load(args.weights)
-    weights["thresholds"] = tune_thresholds(net, tuning_items(args.data))
+    weights["thresholds"] = tune_thresholds(net, tuning_items(args.data, max_items=args.max_items))
     import soundfile as sf
     clip = REPO.parent / "shared" / "data" / "fixtures" / "madmom-sample"
     wav = next(iter(sorted(clip.glob("*.wav")) + sorted(clip.glob("*.flac"))), None)

@@ -6,7 +6,8 @@ list of velocity layers ``(velocity_max 1-127, samples float32 mono 44.1 kHz)``.
 Sources (all installed Debian packages, redistributable):
 
 * SoundFont kits (``fluid-soundfont-gm`` FluidR3_GM drum kits, ``avldrums``
-  AVL Black Pearl / Red Zeppelin): every key is rendered once per velocity
+  AVL Black Pearl / Red Zeppelin, ``musescore-general-soundfont-small``
+  MuseScore General .sf3, ``timgm6mb-soundfont`` TimGM6mb): every key is rendered once per velocity
   layer by the fluidsynth command line and sliced.
 * Hydrogen drum kits (``hydrogen-drumkits``): ``drumkit.xml`` is parsed and its
   wav/flac/aiff samples loaded with their velocity layers; instrument names are
@@ -49,7 +50,21 @@ CLASS9_BY_KEY = {
 CLASS5_BY_CLASS9 = {"KD": "KD", "SD": "SD", "HHC": "HH", "HHO": "HH", "LT": "TT", "MT": "TT", "HT": "TT",
                     "CR": "CY", "RD": "CY"}
 
-#: SoundFont kits: name -> (sf2 file, bank, program, channel).
+#: MuseScore General (``musescore-general-soundfont-small``, MIT; parts CC0/PD), an .sf3 (Ogg Vorbis samples).
+MUSESCORE_SF3 = "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"
+#: FluidR3_GM variant presets of the base kits (other kick/snare/hi-hat samples or tunings). Room 1 and
+#: Jazz 1 are left out: their kick, snare, hi-hat and crash are those of Standard 1 and Standard 2.
+_FLUID_VARIANTS = (("standard1", 1), ("standard2", 2), ("standard3", 3), ("standard4", 4), ("standard5", 5),
+                   ("standard6", 6), ("standard7", 7), ("room3", 11), ("room5", 13), ("room7", 15),
+                   ("power1", 17), ("power3", 19), ("jazz3", 35), ("brush1", 41), ("orchestra", 48))
+_MUSESCORE_KITS = (("standard", 0), ("standard2", 2), ("standard5", 5), ("room", 8), ("room3", 11),
+                   ("power", 16), ("power2", 18), ("electronic", 24), ("jazz", 32), ("jazz2", 34),
+                   ("brush", 40), ("brush2", 42), ("orchestra", 48))  # its TR-808 is FluidR3's
+#: TimGM6mb (``timgm6mb-soundfont``, GPL-2): small, lo-fi GM kits.
+_TIM_KITS = (("standard", 0), ("room", 8), ("power", 16), ("electronic", 24), ("tr808", 25),
+             ("brush", 40))  # its Jazz kit has the Standard kit's kick, snare, hi-hat and crash
+
+#: SoundFont kits: name -> (sf2 file, or an absolute path; bank, program, channel).
 SF2_KITS: dict[str, tuple[str, int, int, int]] = {
     "fluid_standard": ("FluidR3_GM.sf2", 128, 0, 9),
     "fluid_room": ("FluidR3_GM.sf2", 128, 8, 9),
@@ -60,6 +75,10 @@ SF2_KITS: dict[str, tuple[str, int, int, int]] = {
     "fluid_brush": ("FluidR3_GM.sf2", 128, 40, 9),
     "avl_black_pearl": ("Black_Pearl_4_LV2.sf2", 0, 0, 0),
     "avl_red_zeppelin": ("Red_Zeppelin_4_LV2.sf2", 0, 0, 0),
+    # Added for the fourth training set (``build_dataset.py --extra-kit-p``); see EXTRA_KITS.
+    **{f"fluid_{name}": ("FluidR3_GM.sf2", 128, prog, 9) for name, prog in _FLUID_VARIANTS},
+    **{f"ms_{name}": (MUSESCORE_SF3, 128, prog, 9) for name, prog in _MUSESCORE_KITS},
+    **{f"tim_{name}": ("TimGM6mb.sf2", 128, prog, 9) for name, prog in _TIM_KITS},
 }
 HYDROGEN_KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "HardElectro1",
                  "Millo_MultiLayered2", "Millo-Drums_v.1", "VariBreaks", "The Black Pearl 1.0",
@@ -67,9 +86,14 @@ HYDROGEN_KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "
 
 #: Kits never used for training or threshold tuning (evaluation only).
 EVAL_KITS = ("avl_red_zeppelin", "h2_ForzeeStereo", "h2_HardElectro1")
-TRAIN_KITS = tuple(k for k in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)] if k not in EVAL_KITS)
+#: Training kits added after the first three sets: FluidR3 variant presets, MuseScore General, TimGM6mb.
+EXTRA_KITS = tuple(k for k in SF2_KITS if k.startswith(("ms_", "tim_"))
+                   or k[len("fluid_"):] in dict(_FLUID_VARIANTS))
+#: All training kits; the ones of the first three sets come first, in their original order.
+TRAIN_KITS = tuple(k for k in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)]
+                   if k not in EVAL_KITS and k not in EXTRA_KITS) + EXTRA_KITS
 #: Training kits whose samples carry a permissive licence (MIT, CC0, CC BY, CC BY-SA), per their metadata.
-PERMISSIVE_KITS = tuple(k for k in TRAIN_KITS if k.startswith("fluid_")
+PERMISSIVE_KITS = tuple(k for k in TRAIN_KITS if k.startswith(("fluid_", "ms_"))
                         or k in ("h2_Audiophob", "h2_BJA_Pacific", "h2_rumpf_kit_z01_h2"))
 
 # Ordered keyword rules: first match wins.

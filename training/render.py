@@ -5,7 +5,7 @@ Drums are rendered by a numpy sampler from the one-shot banks of :mod:`kits`
 accompaniment (bass on the kick pattern and chord roots, sustained keys or
 pads, guitar strums, a sung-like lead with vibrato) is written as General MIDI
 that follows the groove's own tempo and meter and rendered by fluidsynth with
-FluidR3_GM, then mixed under the drums with random levels, EQ, reverb,
+FluidR3_GM (or another GM SoundFont), then mixed under the drums with random levels, EQ, reverb,
 side-chain pumping and loud mastering.
 """
 
@@ -175,10 +175,16 @@ _KEYS = (0, 1, 4, 5, 16, 18)
 _PADS = (48, 49, 50, 88, 89, 90, 91, 94, 52)
 _GUITARS = (24, 25, 27, 29, 30, 28)
 _LEADS = (53, 54, 85, 52, 80, 81, 65, 73, 56)
+_DRIVEN_GUITARS = (29, 30, 27, 81)
 
 
-def accompaniment_midi(g: Groove, rng: np.random.Generator) -> pretty_midi.PrettyMIDI:
-    """General MIDI band parts following the groove's beats, bars and kick pattern."""
+def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = False) -> pretty_midi.PrettyMIDI:
+    """General MIDI band parts following the groove's beats, bars and kick pattern.
+
+    With ``dense`` every part is more likely to play and a second, driven
+    guitar doubles the chords in eighth notes (palm-muted power chords or open
+    strums), so the band covers the snare and cymbal range more often.
+    """
     pm = pretty_midi.PrettyMIDI(initial_tempo=max(g.bpm, 30.0))
     tonic = int(rng.integers(0, 12))
     scale = _SCALES["major" if rng.random() < 0.5 else "minor"]
@@ -205,7 +211,8 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator) -> pretty_midi.Prett
     def degree_pitch(deg: int, octave: int) -> int:
         return 12 * octave + tonic + scale[deg % 7] + 12 * (deg // 7)
 
-    parts = rng.random(4) < (0.9, 0.7, 0.6, 0.7)  # bass, keys/pad, guitar, lead
+    # bass, keys/pad, guitar, lead
+    parts = rng.random(4) < ((1.0, 0.9, 0.9, 0.8) if dense else (0.9, 0.7, 0.6, 0.7))
     vol = {}
     if parts[0]:
         inst = pretty_midi.Instrument(program=int(rng.choice(_BASS)))
@@ -270,11 +277,28 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator) -> pretty_midi.Prett
                                                               float(tt)))
             t += dur
         pm.instruments.append(inst)
+    if dense:
+        inst = pretty_midi.Instrument(program=int(rng.choice(_DRIVEN_GUITARS)))
+        muted = rng.random() < 0.5
+        for b in beats:
+            for s in range(2):
+                t = b + s * period / 2
+                if t >= g.duration_s:
+                    continue
+                root = degree_pitch(chord_at(t + 0.01), 3)
+                for j, d in enumerate((0, 7, 12)):
+                    end = t + period / 2 * (0.45 if muted else 0.95)
+                    inst.notes.append(pretty_midi.Note(int(rng.integers(80, 120)), root + d,
+                                                       float(t + 0.004 * j), float(end)))
+        pm.instruments.append(inst)
     return pm
 
 
 def render_midi(pm: pretty_midi.PrettyMIDI, duration_s: float, *, sf2: str = "FluidR3_GM.sf2") -> np.ndarray:
-    """Render General MIDI with fluidsynth (no reverb/chorus) to mono float32 at SR."""
+    """Render General MIDI with fluidsynth (no reverb/chorus) to mono float32 at SR.
+
+    ``sf2`` is a file in :data:`kits.SF2_DIR` or an absolute path (e.g. an .sf3).
+    """
     n = int(duration_s * SR)
     if not pm.instruments:
         return np.zeros(n, dtype=np.float32)
@@ -291,8 +315,12 @@ def render_midi(pm: pretty_midi.PrettyMIDI, duration_s: float, *, sf2: str = "Fl
     return out
 
 
-def mix(drums: np.ndarray, band: np.ndarray, g: Groove, rng: np.random.Generator) -> np.ndarray:
-    """Mix drums under a band at a random realistic level, with pumping and loud mastering."""
+def mix(drums: np.ndarray, band: np.ndarray, g: Groove, rng: np.random.Generator, *,
+        level_db: tuple[float, float] = (-9.0, 1.0)) -> np.ndarray:
+    """Mix drums under a band at a random realistic level, with pumping and loud mastering.
+
+    ``level_db`` is the range of the drums' level relative to the band (RMS, dB).
+    """
     n = min(len(drums), len(band)) if len(band) else len(drums)
     drums, band = drums[:n], band[:n]
     rms_d = float(np.sqrt(np.mean(drums ** 2)) + 1e-9)
@@ -311,13 +339,31 @@ def mix(drums: np.ndarray, band: np.ndarray, g: Groove, rng: np.random.Generator
         env = lfilter([1.0], [1, -rel], env).astype(np.float32)
         depth = 1 - 10 ** (-rng.uniform(2, 8) / 20)
         band = band * (1 - depth * np.clip(env, 0, 1))
-    level_db = rng.uniform(-9, 1)  # drums relative to the band
-    y = band / rms_b + drums / rms_d * 10 ** (level_db / 20)
+    rel_db = rng.uniform(*level_db)  # drums relative to the band
+    y = band / rms_b + drums / rms_d * 10 ** (rel_db / 20)
     if rng.random() < 0.5:
         y = _compress(y, rng)
     if rng.random() < 0.3:
         drive = rng.uniform(1.2, 3)
         y = np.tanh(drive * y / (np.abs(y).max() + 1e-9))
+    return y.astype(np.float32)
+
+
+def loud_master(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Aggressive mastering: a fast limiter driven 4-14 dB into, then a soft or hard clip.
+
+    Flattens transients the way a loud commercial master does, so snare and
+    cymbal attacks under a band lose much of their peak.
+    """
+    peak = float(np.abs(x).max()) + 1e-9
+    y = x / peak * 10 ** (rng.uniform(4, 14) / 20)
+    att = np.exp(-1 / (rng.uniform(0.0005, 0.003) * SR))
+    rel = np.exp(-1 / (rng.uniform(0.02, 0.15) * SR))
+    env = np.abs(y)
+    env = lfilter([1 - att], [1, -att], env)
+    env = np.maximum(env, lfilter([1 - rel], [1, -rel], env))
+    y = y / np.maximum(env, 1.0)
+    y = np.tanh(1.5 * y) / np.tanh(1.5) if rng.random() < 0.5 else np.clip(y, -1.0, 1.0)
     return y.astype(np.float32)
 
 

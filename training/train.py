@@ -235,6 +235,9 @@ def main() -> None:
                     help="probability of random gain / tilt / EQ / noise floor on a training crop")
     ap.add_argument("--val-batches", type=int, default=3,
                     help="tuning batches (16 crops) for the checkpoint loss")
+    ap.add_argument("--snapshot-minutes", type=float, default=0.0,
+                    help="also export the current weights every this many minutes to <export>_t<minute>.npz "
+                         "(to compare checkpoints by threshold-tuned F afterwards); 0: off")
     ap.add_argument("--tom-cymbal-weight", type=float, default=1.0,
                     help="loss weight of the tom and cymbal outputs (kick/snare/hi-hat: 1)")
     args = ap.parse_args()
@@ -274,7 +277,7 @@ def main() -> None:
     lossf = nn.BCEWithLogitsLoss(reduction="none", pos_weight=pos_weight)
     vrng = np.random.default_rng(123)
     vbatches = [batch(tune, vrng, 16, args.length) for _ in range(args.val_batches)] if tune else []
-    t0 = time.time()
+    t0 = last_snap = time.time()
     budget = args.minutes * 60
     step, best = 0, math.inf
     warmup = 50 if args.init is not None else 200
@@ -306,6 +309,10 @@ def main() -> None:
             if vl < best:
                 best = vl
                 export(model, args.export, dilations, {"val_loss": np.array(vl), "steps": np.array(step)})
+            if args.snapshot_minutes > 0 and time.time() - last_snap >= 60 * args.snapshot_minutes:
+                last_snap = time.time()
+                snap = args.export.with_name(f"{args.export.stem}_t{round((last_snap - t0) / 60):03d}.npz")
+                export(model, snap, dilations, {"val_loss": np.array(vl), "steps": np.array(step)})
             new = load_shards(args.data, seen)
             if new:
                 train += [it for it in new if not it["tune"]]
