@@ -353,7 +353,9 @@ def loud_master(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Aggressive mastering: a fast limiter driven 4-14 dB into, then a soft or hard clip.
 
     Flattens transients the way a loud commercial master does, so snare and
-    cymbal attacks under a band lose much of their peak.
+    cymbal attacks under a band lose much of their peak. The output peaks at
+    1 (hard clip) or at most 1 / tanh(1.5) = 1.105 (soft clip); callers
+    normalise afterwards.
     """
     peak = float(np.abs(x).max()) + 1e-9
     y = x / peak * 10 ** (rng.uniform(4, 14) / 20)

@@ -1,0 +1,68 @@
+"""Training-side kit lists and render options (training/kits.py, training/render.py); no audio rendering."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TRAINING = Path(__file__).resolve().parents[1] / "training"
+sys.path.insert(0, str(TRAINING))
+
+kits = pytest.importorskip("kits")
+render = pytest.importorskip("render")
+
+#: The kits the first three training sets drew from, in the order their seeds index them.
+FIRST_SETS_KITS = (
+    "fluid_standard", "fluid_room", "fluid_power", "fluid_electronic", "fluid_tr808", "fluid_jazz",
+    "fluid_brush", "avl_black_pearl", "h2_BJA_Pacific", "h2_ColomboAcousticDrumkit", "h2_ElectricEmpireKit",
+    "h2_Millo_MultiLayered2", "h2_Millo-Drums_v.1", "h2_VariBreaks", "h2_The Black Pearl 1.0", "h2_Audiophob",
+    "h2_Millo_MultiLayered3", "h2_rumpf_kit_z01_h2",
+)
+
+
+def test_held_out_kits_are_never_training_kits() -> None:
+    assert kits.EVAL_KITS == ("avl_red_zeppelin", "h2_ForzeeStereo", "h2_HardElectro1")
+    assert not set(kits.EVAL_KITS) & set(kits.TRAIN_KITS)
+    assert not set(kits.EVAL_KITS) & set(kits.EXTRA_KITS)
+    assert not set(kits.EVAL_KITS) & set(kits.PERMISSIVE_KITS)
+
+
+def test_first_sets_kit_order_is_unchanged() -> None:
+    base = tuple(k for k in kits.TRAIN_KITS if k not in kits.EXTRA_KITS)
+    assert base == FIRST_SETS_KITS
+    assert set(kits.EXTRA_KITS) <= set(kits.TRAIN_KITS)
+
+
+def test_permissive_kits_leave_out_gpl_sources() -> None:
+    perm = set(kits.PERMISSIVE_KITS)
+    assert not any(k.startswith(("tim_", "avl_")) for k in perm)
+    assert "h2_ElectricEmpireKit" not in perm
+    assert {"ms_standard", "fluid_standard3", "h2_Audiophob"} <= perm
+
+
+def _groove() -> object:
+    beats = np.arange(0, 8.0, 0.5)
+    events = [(float(t), 36, 36, 100) for t in beats[::2]] + [(float(t), 38, 38, 90) for t in beats[1::2]]
+    return render.Groove("t", sorted(events), beats, (np.arange(len(beats)) % 4) + 1, 8.0, 120.0)
+
+
+def test_dense_band_adds_a_driven_guitar() -> None:
+    g = _groove()
+    plain = render.accompaniment_midi(g, np.random.default_rng(1))
+    dense = render.accompaniment_midi(g, np.random.default_rng(1), dense=True)
+    assert len(dense.instruments) > len(plain.instruments) or len(dense.instruments) == 5
+    assert dense.instruments[-1].program in render._DRIVEN_GUITARS
+    assert len(dense.instruments[-1].notes) >= 3 * 2 * 15  # eighth notes, three strings, 16 beats
+
+
+def test_loud_master_is_bounded_and_keeps_length() -> None:
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(kits.SR) * 0.1).astype(np.float32)
+    x[1000:1010] = 3.0
+    y = render.loud_master(x, np.random.default_rng(2))
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert np.isfinite(y).all() and np.abs(y).max() <= 1.0 / np.tanh(1.5) + 1e-6
+    assert np.abs(y).max() / np.sqrt(np.mean(y ** 2)) < np.abs(x).max() / np.sqrt(np.mean(x ** 2))
