@@ -6,8 +6,13 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
 * ``dev-renders``: ../shared/data/dev-renders, 12 drum-only grooves. TUNING DATA.
 * ``tune-drums``, ``tune-mix``: cache/tune/{drums,mix}, Groove MIDI train-split tuning
   grooves rendered with training kits (``bench/analysis_tune_set.py``). TUNING DATA.
+* ``tune-meter-drums``, ``tune-meter-mix``: cache/tune_meter/{drums,mix}, synthetic performances in
+  4/4, 3/4, 6/8 and 12/8 (``bench/analysis_meter_set.py``). TUNING DATA.
 * ``eval-drums``, ``eval-mix``: cache/eval/{drums,mix} (held-out kits; full-band
   mixes), when present. Not used for tuning.
+* ``eval2-drums``, ``eval2-mix``: cache/eval2/{drums,mix}, a second held-out set made on
+  2026-11-24 from the 14 validation grooves the first left out (``training/build_eval_set.py
+  --exclude cache/eval/index.csv``), for figures nothing has been chosen by. Not used for tuning.
 * ``real-songs``: ../shared/data/real-songs, no annotations: tempo and time only.
 
 Per set it prints beat F (mir_eval, ±70 ms), downbeat F (±70 ms), drum onset F
@@ -49,8 +54,12 @@ SETS = {
     "dev-renders": (SHARED / "dev-renders", "*.flac", True),
     "tune-drums": (ROOT / "cache" / "tune" / "drums", "*.flac", True),
     "tune-mix": (ROOT / "cache" / "tune" / "mix", "*.flac", True),
+    "tune-meter-drums": (ROOT / "cache" / "tune_meter" / "drums", "*.flac", True),
+    "tune-meter-mix": (ROOT / "cache" / "tune_meter" / "mix", "*.flac", True),
     "eval-drums": (ROOT / "cache" / "eval" / "drums", "*.flac", False),
     "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", False),
+    "eval2-drums": (ROOT / "cache" / "eval2" / "drums", "*.flac", False),
+    "eval2-mix": (ROOT / "cache" / "eval2" / "mix", "*.flac", False),
     "real-songs": (SHARED / "real-songs", "*.ogg", False),
 }
 CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal"}

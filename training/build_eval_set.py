@@ -7,6 +7,10 @@ kits ForzeeStereo and HardElectro1 by the sampler). ``mix`` puts the same
 grooves, with another held-out kit, under a generated band. Files use the
 dev-renders formats (see /work/shared/data/dev-renders/RENDERING.txt).
 
+A second, fresh held-out set from the validation grooves the first one left
+out (made after the first had been looked at many times):
+``build_eval_set.py --n 14 --exclude cache/eval/index.csv --out cache/eval2 --seed 2000 --kit-offset 1``.
+
 Usage: .venv/bin/python training/build_eval_set.py [--n 16] [--out cache/eval]
 """
 
@@ -42,13 +46,14 @@ from render import (
 DEV_RENDERS = GMD_DIR.parent / "dev-renders"
 
 
-def validation_grooves(n: int, *, min_s: float = 30.0) -> list[tuple[str, Path]]:
-    """Up to ``n`` validation-split beats of at least ``min_s`` seconds, not used by dev-renders."""
-    dev_ids = set()
+def validation_grooves(n: int, *, min_s: float = 30.0, exclude: frozenset[str] = frozenset()
+                       ) -> list[tuple[str, Path]]:
+    """Up to ``n`` validation-split beats of at least ``min_s`` seconds, not in dev-renders or ``exclude``."""
+    dev_ids = set(exclude)
     idx = DEV_RENDERS / "index.csv"
     if idx.exists():
         with idx.open() as f:
-            dev_ids = {row["gmd_id"] for row in csv.DictReader(f)}
+            dev_ids |= {row["gmd_id"] for row in csv.DictReader(f)}
     out = []
     with (GMD_DIR / "info.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "validation" and r["beat_type"] == "beat"
@@ -114,14 +119,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=16, help="grooves per set")
     ap.add_argument("--out", type=Path, default=CACHE / "eval")
+    ap.add_argument("--exclude", type=Path, nargs="*", default=[],
+                    help="index.csv files of earlier evaluation sets whose grooves are left out")
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--kit-offset", type=int, default=0, help="rotate the held-out kits")
     args = ap.parse_args()
+    used = frozenset(row["name"].replace("__", "/") for idx in args.exclude
+                     for row in csv.DictReader(idx.open()))
     index = []
-    for i, (name, path) in enumerate(validation_grooves(args.n)):
-        rng = np.random.default_rng(1000 + i)
+    for i, (name, path) in enumerate(validation_grooves(args.n, exclude=used)):
+        rng = np.random.default_rng(args.seed + i)
         full = load_groove(path, name=name)
         start = float(full.beats_s[full.positions == 1][0]) if (full.positions == 1).any() else 0.0
         g = crop(full, start, min(45.0, full.duration_s - start))
-        for sub, kit in (("drums", EVAL_KITS[i % 3]), ("mix", EVAL_KITS[(i + 1) % 3])):
+        k = i + args.kit_offset
+        for sub, kit in (("drums", EVAL_KITS[k % 3]), ("mix", EVAL_KITS[(k + 1) % 3])):
             d = render_sf2_real(g, kit) if kit in SF2_KITS else render_drums(g, kit, rng)
             index.append(write_set_item(args.out, sub, name, d, g, kit, rng))
     write_index(args.out, index)

@@ -131,6 +131,8 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=150)
     ap.add_argument("--export", type=Path, default=REPO / "cache" / "beats_tcn.npz")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--export-last", type=Path, default=None,
+                    help="also export the weights at every evaluation to this file (the run's last state)")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from exported .npz weights (same channels; keeps their input normalisation)")
     args = ap.parse_args()
@@ -195,14 +197,17 @@ def main() -> None:
             if new:
                 train += [it for it in new if not it["tune"]]
                 print(f"  +{len(new)} items: {len(train)} train", flush=True)
-            if vl < best:
-                best = vl
+            if vl < best or args.export_last is not None:
                 ref_in = tune[0]["feats"][:1200].astype(np.float32)
                 with torch.no_grad():
                     ref_out = torch.sigmoid(model(torch.from_numpy(ref_in)[None]))[0].numpy()
-                export(model, args.export, DILATIONS, outputs=OUTPUTS,
-                       extra={"val_loss": np.array(vl), "steps": np.array(step),
-                              "ref_input": ref_in, "ref_output": ref_out.astype(np.float32)})
+                extra = {"val_loss": np.array(vl), "steps": np.array(step),
+                         "ref_input": ref_in, "ref_output": ref_out.astype(np.float32)}
+                if vl < best:
+                    best = vl
+                    export(model, args.export, DILATIONS, outputs=OUTPUTS, extra=extra)
+                if args.export_last is not None:
+                    export(model, args.export_last, DILATIONS, outputs=OUTPUTS, extra=extra)
     print(f"done: {step} steps, best val {best:.4f}", flush=True)
 
 
