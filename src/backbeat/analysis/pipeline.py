@@ -264,7 +264,7 @@ class Analyzer:
 
         t = time.perf_counter()
         sections: list[Section] = sections_mod.find_sections(features, beat_times, positions,
-                                                            duration_s=duration_s, fps=FPS)
+                                                            duration_s=duration_s, fps=FPS, activations=acts)
         timings.sections_s = time.perf_counter() - t
         self.timings = timings
 
