@@ -1,31 +1,38 @@
 """Song sections: boundaries on downbeats, repeated parts recognised, practice-loop names.
 
-The song is cut into bars at its downbeats. Each bar gets four kinds of
-feature (:func:`bar_features`): timbre (coarse log-spectrum bands), harmony (a
-12-bin chroma folded from the log filterbank's semitone-spaced bands), drum
-pattern (the drum model's kick, snare, hi-hat, tom and cymbal activations on a
-sixteenth grid over the bar; spectral-flux bands without the model) and
-loudness. Their bar-by-bar cosine similarities, weighted, form one
-self-similarity matrix; a checkerboard kernel slid along its diagonal gives a
-novelty curve, to which two drummer's cues are added: a crash on the downbeat
-and a fill (toms, snare rolls) in the bar before. Boundaries are chosen by
-dynamic programming over bar indices (:func:`segment_bars`): each boundary
-earns its novelty less a fixed cost, sections shorter than ``min_bars`` are
-not allowed (the first and the last may be as short as ``edge_min_bars``), and
-lengths that are not whole 4-bar phrases pay a penalty. Boundaries are
-therefore always downbeats.
+The song is cut into bars at its downbeats. Each bar gets three kinds of
+feature (:func:`bar_features`): timbre (16 coarse log-spectrum bands), harmony
+(a 12-bin chroma folded from the log filterbank's semitone-spaced bands) and
+drum pattern (the drum model's kick, snare, hi-hat, tom and cymbal
+activations on a sixteenth grid over the first half of the bar, so that a
+fill at the bar's end weighs little; spectral-flux bands without the model).
+Their bar-by-bar cosine similarities, weighted (a kind that barely changes in
+the song counts less), form one self-similarity matrix; a checkerboard kernel
+slid along its diagonal gives a novelty curve, to which a drummer's cue is
+added: a fill (toms, snare) in the second half of the bar before. Boundaries
+are chosen by dynamic programming over bar indices (:func:`segment_bars`):
+each boundary earns its novelty less a fixed cost, sections shorter than
+``min_bars`` are not allowed (the first and the last may be as short as
+``edge_min_bars``), and lengths that are not whole 4-bar phrases pay a
+penalty. Boundaries are therefore always downbeats. Quiet or near-empty
+bars at the end (a final hit ringing out) belong to the last section.
 
 Sections are then grouped by their bar-aligned similarity (the mean of the
-similarity matrix along the diagonal where the two sections' bars line up), so
-that a repeated part gets one label, and groups are named
-(:func:`name_groups`): the loudest recurring group is ``chorus``; a
-recurring group whose sections each lead straight into a chorus and are
-shorter than it is ``pre-chorus``; the earliest other recurring group is
-``verse``; further recurring groups are ``C``, ``D``...; a section that does
-not recur is ``intro`` at the start, ``outro`` at the end, ``pre-chorus``
-between a verse and a chorus when short, else ``bridge`` (further ones ``C``,
-``D``...). A song too short for two sections is one section ``A``. Sections
-are contiguous and cover ``[0, duration_s]``.
+similarity matrix along the diagonal where the two sections' bars line up),
+so that a repeated part gets one label, and groups are named
+(:func:`name_groups`): of the two main repeated parts, the louder, more
+repeated and later-starting one is ``chorus``; a repeated part whose
+sections each lead straight into a chorus and are shorter than it is
+``pre-chorus``; the earliest other repeated part is ``verse``; further
+repeated parts are ``C``, ``D``...; a part heard once is ``intro`` at the
+start, ``outro`` at the end, ``verse`` before the first chorus when there is
+no repeated verse, ``pre-chorus`` between a verse and a chorus when short,
+else ``bridge`` (further ones ``C``, ``D``...). A song too short for two
+sections is one section ``A``. Sections are contiguous and cover
+``[0, duration_s]``.
+
+The weights and costs were chosen on the tuning songs of
+``bench/section_songs.py`` (``bench/sections.py`` measures them).
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ PHRASE_PENALTY = 1.0
 GROUP_SIMILARITY = 0.45
 #: Chorus choice: bonus for the main recurring group that comes later (verses usually come first).
 CHORUS_LATER_BONUS = 1.0
+#: Chorus choice: bonus per occurrence (the chorus is the most repeated part).
+CHORUS_COUNT_BONUS = 0.5
 #: Trailing bars this far (dB) below the song's median bar level are a tail: part of the last section.
 QUIET_TAIL_DB = 12.0
 #: Share of the bar (from its downbeat) whose drum pattern is compared: fills at the bar's end weigh less.
@@ -492,7 +501,8 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
 
         def chorus_score(gid: int) -> float:
             later = float(members[gid][0] > min(members[o][0] for o in main))
-            return float(np.mean(e[members[gid]])) + CHORUS_LATER_BONUS * later + 0.25 * len(members[gid])
+            return (float(np.mean(e[members[gid]])) + CHORUS_LATER_BONUS * later
+                    + CHORUS_COUNT_BONUS * len(members[gid]))
 
         chorus = max(main, key=chorus_score)
         names[chorus] = "chorus"
