@@ -161,6 +161,8 @@ def main() -> None:
                     help="share of mixes given an aggressive limiter/clipper master (render.loud_master)")
     ap.add_argument("--level-db", type=float, nargs=2, default=(-9.0, 1.0),
                     help="range of the drums' level relative to the band in mixes (dB)")
+    ap.add_argument("--first-shard", type=int, default=0,
+                    help="number of the first shard written (to add a second pass to an existing set)")
     ap.add_argument("--seed-offset", type=int, default=0,
                     help="added to every item's seed, so a second set draws new crops, kits and production")
     args = ap.parse_args()
@@ -185,7 +187,7 @@ def main() -> None:
     jobs = [jobs[i] for i in order]
     args.out.mkdir(parents=True, exist_ok=True)
     items: list[dict[str, np.ndarray]] = []
-    shard = 0
+    shard = args.first_shard
     with Pool(args.workers) as pool:
         for k, it in enumerate(pool.imap_unordered(make_item, jobs, chunksize=4)):
             if it is not None:
