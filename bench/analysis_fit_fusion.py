@@ -22,7 +22,8 @@ scaled (``--crash-fill-scales``, ``--kick-scales``), the rest at the chosen valu
 
 Inputs are the features and drum-model activations cached by
 ``bench/analysis_diagnose.py`` (``cache/acts/<set>/``); the beat network runs on them.
-Only the tuning sets (dev-renders, tune-drums, tune-mix) are read.
+Only tuning sets are read (``--sets``; by default dev-renders, tune-drums, tune-mix and, since
+2026-11-24, the first held-out set eval-drums / eval-mix; the held-out set is now eval2).
 
 Usage: nice -n 10 .venv/bin/python bench/analysis_fit_fusion.py [--weights 0,0.25,0.6,1] [--slips 5,12,20]
        [--crash-fill-scales 0,1,2,4] [--kick-scales 0,1,2,4] [--folds]
@@ -42,7 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from analysis_diagnose import SETS, cached_inputs  # noqa: E402
 
-TUNING_SETS = ("dev-renders", "tune-drums", "tune-mix")
+TUNING_SETS = ("dev-renders", "tune-drums", "tune-mix", "eval-drums", "eval-mix")
 
 
 def load_items(set_name: str) -> list[dict[str, Any]]:
@@ -89,13 +90,15 @@ def main() -> int:
     ap.add_argument("--crash-fill-scales", default="0,0.5,1,2,3,4,5")
     ap.add_argument("--kick-scales", default="0,0.5,1,1.5,2")
     ap.add_argument("--folds", action="store_true")
+    ap.add_argument("--sets", default=",".join(TUNING_SETS), help="comma list of tuning sets")
     args = ap.parse_args()
+    sets = tuple(args.sets.split(","))
     import mir_eval
     from sklearn.linear_model import LogisticRegression
 
     from backbeat.analysis import downbeats as db
 
-    data = {s: load_items(s) for s in TUNING_SETS}
+    data = {s: load_items(s) for s in sets}
     xs, ys, cfs, songs = [], [], [], []
     for items in data.values():
         for it in items:
@@ -145,7 +148,7 @@ def main() -> int:
                                                window=0.07)[0])
         return float(np.mean(fs))
 
-    print("downbeat F per tuning set (" + ", ".join(TUNING_SETS) + "), without the bar-start cues")
+    print("downbeat F per tuning set (" + ", ".join(sets) + "), without the bar-start cues")
     for w in (float(v) for v in args.weights.split(",")):
         for slip in (float(v) for v in args.slips.split(",")):
             row = [downbeat_f(items, w, slip, np.zeros(3)) for items in data.values()]
