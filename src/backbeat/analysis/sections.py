@@ -38,7 +38,7 @@ The weights and costs were chosen on the tuning songs of
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,8 @@ CHORUS_COUNT_BONUS = 0.5
 QUIET_TAIL_DB = 12.0
 #: Share of the bar (from its downbeat) whose drum pattern is compared: fills at the bar's end weigh less.
 RHYTHM_PART = 0.5
+#: Width of the novelty kernel in bars.
+KERNEL_BARS = 8
 #: Drum activations used for the rhythm features, in this order.
 DRUM_FIELDS = ("kick", "snare", "hihat", "tom", "cymbal")
 #: Grid points per beat of the rhythm features.
@@ -421,18 +423,22 @@ def segment_similarity(ssm: np.ndarray, starts: Sequence[int], ends: Sequence[in
         Shape ``(n_sections, n_sections)``, symmetric, 1 on the diagonal.
     """
     s = np.asarray(ssm, dtype=np.float64)
-    n = len(starts)
-    out = np.eye(n)
-    for a, b in itertools.combinations(range(n), 2):
-        la, lb = ends[a] - starts[a], ends[b] - starts[b]
-        m = min(la, lb)
-        if m <= 0:
-            continue
-        k = np.arange(m)
-        head = float(np.mean(s[starts[a] + k, starts[b] + k]))
-        tail = float(np.mean(s[ends[a] - m + k, ends[b] - m + k]))
-        out[a, b] = out[b, a] = max(head, tail)
-    return out
+    n_bars = s.shape[0]
+    # diagonal prefix sums: diag[i, j] = sum of s[i - k, j - k] for k = 1 .. min(i, j)
+    diag = np.zeros((n_bars + 1, n_bars + 1))
+    for i in range(n_bars):
+        diag[i + 1, 1:] = diag[i, :-1] + s[i]
+    a = np.asarray(starts, dtype=int)
+    e = np.asarray(ends, dtype=int)
+    m = np.minimum.outer(e - a, e - a)
+    safe = np.maximum(m, 1)
+    ai, aj = a[:, None], a[None, :]
+    ei, ej = e[:, None], e[None, :]
+    head = (diag[ai + m, aj + m] - diag[ai, aj]) / safe
+    tail = (diag[ei, ej] - diag[ei - m, ej - m]) / safe
+    out = np.where(m > 0, np.maximum(head, tail), 0.0)
+    np.fill_diagonal(out, 1.0)
+    return np.asarray(out)
 
 
 def group_segments(similarity: np.ndarray, *, threshold: float = GROUP_SIMILARITY) -> list[int]:
@@ -443,24 +449,31 @@ def group_segments(similarity: np.ndarray, *, threshold: float = GROUP_SIMILARIT
     list of int
         Group id per section, numbered in order of first appearance.
     """
-    sim = np.asarray(similarity, dtype=np.float64)
+    sim = np.array(similarity, dtype=np.float64)
     n = sim.shape[0]
-    clusters: list[list[int]] = [[i] for i in range(n)]
-    while len(clusters) > 1:
-        best, pair = threshold, None
-        for x, y in itertools.combinations(range(len(clusters)), 2):
-            v = float(np.mean(sim[np.ix_(clusters[x], clusters[y])]))
-            if v > best:
-                best, pair = v, (x, y)
-        if pair is None:
+    members: list[list[int]] = [[i] for i in range(n)]
+    alive = np.ones(n, dtype=bool)
+    size = np.ones(n)
+    link = sim.copy()
+    np.fill_diagonal(link, -np.inf)
+    while alive.sum() > 1:
+        masked = np.where(alive[:, None] & alive[None, :], link, -np.inf)
+        flat = int(np.argmax(masked))
+        x, y = divmod(flat, n)
+        if not masked[x, y] > threshold:
             break
-        x, y = pair
-        clusters[x] = sorted(clusters[x] + clusters[y])
-        del clusters[y]
-    clusters.sort(key=lambda c: c[0])
+        x, y = min(x, y), max(x, y)
+        # average linkage (Lance-Williams): the mean similarity of all member pairs
+        merged = (size[x] * link[x] + size[y] * link[y]) / (size[x] + size[y])
+        link[x], link[:, x] = merged, merged
+        link[x, x] = -np.inf
+        size[x] += size[y]
+        alive[y] = False
+        members[x] += members[y]
+    clusters = sorted((sorted(members[i]) for i in range(n) if alive[i]), key=lambda c: c[0])
     ids = [0] * n
-    for g, members in enumerate(clusters):
-        for i in members:
+    for g, group in enumerate(clusters):
+        for i in group:
             ids[i] = g
     return ids
 
@@ -514,11 +527,22 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
                 names[gid] = "pre-chorus"
                 break
         rest = sorted((gid for gid in rest if gid not in names), key=lambda gid: members[gid][0])
-        group_names = iter(["verse"] + [chr(ord("C") + k) for k in range(24)])
-        for gid in rest:
-            names[gid] = next(group_names, "X")
-    labels = [""] * n
+        if rest:
+            names[rest[0]] = "verse"
     used = set(names.values())
+    extra_names = _extra_names()
+
+    def spare(first: str = "") -> str:
+        """``first`` if still free, else the next free letter."""
+        name = first if first and first not in used else next(extra_names)
+        while name in used:
+            name = next(extra_names)
+        used.add(name)
+        return name
+
+    for gid in sorted((gid for gid in recurring if gid not in names), key=lambda gid: members[gid][0]):
+        names[gid] = spare()
+    labels = [""] * n
     chorus_at = [i for i in range(n) if names.get(g[i]) == "chorus"]
     first_chorus = chorus_at[0] if chorus_at else n
     singles = [i for i in range(n) if g[i] not in names]
@@ -530,18 +554,10 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
         used.add("chorus")
         first_chorus = loudest
         chorus_at = [loudest]
-    spare_names = iter(["bridge"] + [chr(ord("C") + k) for k in range(24)])
-
-    def spare() -> str:
-        name = next(spare_names, "X")
-        while name in used:
-            name = next(spare_names, "X")
-        return name
-
     for i in singles:
         if labels[i]:
             continue
-        prev_label = labels[i - 1] or names.get(g[i - 1], "") if i > 0 else ""
+        prev_label = (labels[i - 1] or names.get(g[i - 1], "")) if i > 0 else ""
         if i == 0:
             labels[i] = "intro"
         elif i == n - 1:
@@ -552,12 +568,18 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
               and ln[i] <= 0.75 * max(ln[i - 1], ln[i + 1])):
             labels[i] = "pre-chorus"
         else:
-            labels[i] = spare()
+            labels[i] = spare("bridge")
         used.add(labels[i])
     for i in range(n):
         if not labels[i]:
             labels[i] = names[g[i]]
     return labels
+
+
+def _extra_names() -> Iterator[str]:
+    """Names for further parts: ``C`` ... ``Z``, then ``Z2``, ``Z3``..."""
+    yield from (chr(c) for c in range(ord("C"), ord("Z") + 1))
+    yield from (f"Z{k}" for k in itertools.count(2))
 
 
 def _music_bars(level_db: np.ndarray, density: np.ndarray, *, quiet_db: float = QUIET_TAIL_DB,
@@ -582,7 +604,7 @@ def _music_bars(level_db: np.ndarray, density: np.ndarray, *, quiet_db: float = 
 def find_sections(features: np.ndarray, beats_s: Sequence[float] | np.ndarray,
                   positions: Sequence[int] | np.ndarray, *, duration_s: float, fps: float = FPS,
                   activations: Any = None, min_bars: int = 4, edge_min_bars: int = 2,
-                  kernel_bars: int = 8) -> list[Section]:
+                  kernel_bars: int = KERNEL_BARS) -> list[Section]:
     """Sections of a song, contiguous from 0 to ``duration_s``, starting on downbeats.
 
     Parameters
