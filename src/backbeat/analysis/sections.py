@@ -389,9 +389,10 @@ def segment_bars(score: np.ndarray, *, min_bars: int = 4, edge_min_bars: int = 2
     for j in range(1, n + 1):
         first = np.arange(0, j)  # candidate start of the section that ends at j
         length = j - first
-        need = np.where((first == 0) | (j == n), edge, inner)
-        if j == n:
-            need = np.where(first == 0, 1, need)
+        if j < n:
+            need = np.where(first == 0, edge, inner)
+        else:  # the last section (or the whole song)
+            need = np.where(first == 0, 1, edge)
         ok = (length >= need) & np.isfinite(best[first])
         if not ok.any():
             continue
