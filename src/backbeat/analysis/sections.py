@@ -22,8 +22,8 @@ similarity matrix along the diagonal where the two sections' bars line up),
 so that a repeated part gets one label, and groups are named
 (:func:`name_groups`): of the two main repeated parts, the louder, more
 repeated and later-starting one is ``chorus``; a repeated part whose
-sections each lead straight into a chorus and are shorter than it is
-``pre-chorus``; the earliest other repeated part is ``verse``; further
+sections each lead straight into a chorus (the song's last section aside)
+and are at most three quarters of its length is ``pre-chorus``; the earliest other repeated part is ``verse``; further
 repeated parts are ``C``, ``D``...; a part heard once is ``intro`` at the
 start, ``outro`` at the end, ``verse`` before the first chorus when there is
 no repeated verse, ``pre-chorus`` between a verse and a chorus when short,
@@ -67,6 +67,8 @@ GROUP_SIMILARITY = 0.45
 CHORUS_LATER_BONUS = 1.0
 #: Chorus choice: bonus per occurrence (the chorus is the most repeated part).
 CHORUS_COUNT_BONUS = 0.5
+#: A pre-chorus is at most this share of the chorus's length.
+PRE_CHORUS_RATIO = 0.75
 #: Trailing bars this far (dB) below the song's median bar level are a tail: part of the last section.
 QUIET_TAIL_DB = 12.0
 #: Share of the bar (from its downbeat) whose drum pattern is compared: fills at the bar's end weigh less.
@@ -520,11 +522,12 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
 
         chorus = max(main, key=chorus_score)
         names[chorus] = "chorus"
-        chorus_len = float(np.mean(ln[members[chorus]]))
+        chorus_len = float(np.median(ln[members[chorus]]))
         rest = [gid for gid in recurring if gid != chorus]
         for gid in rest:
-            leads_in = all(i + 1 < n and g[i + 1] == chorus for i in members[gid])
-            if leads_in and float(np.mean(ln[members[gid]])) < chorus_len:
+            inner = [i for i in members[gid] if i < n - 1]  # the song's last section may close it
+            leads_in = all(g[i + 1] == chorus for i in inner)
+            if leads_in and float(np.mean(ln[inner])) <= PRE_CHORUS_RATIO * chorus_len:
                 names[gid] = "pre-chorus"
                 break
         rest = sorted((gid for gid in rest if gid not in names), key=lambda gid: members[gid][0])
@@ -566,7 +569,7 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
         elif i < first_chorus and "verse" not in used:
             labels[i] = "verse"
         elif (i + 1 in chorus_at and prev_label == "verse" and "pre-chorus" not in used
-              and ln[i] <= 0.75 * max(ln[i - 1], ln[i + 1])):
+              and ln[i] <= PRE_CHORUS_RATIO * max(ln[i - 1], ln[i + 1])):
             labels[i] = "pre-chorus"
         else:
             labels[i] = spare("bridge")
