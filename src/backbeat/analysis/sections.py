@@ -23,13 +23,13 @@ so that a repeated part gets one label, and groups are named
 (:func:`name_groups`): of the two main repeated parts, the louder, more
 repeated and later-starting one is ``chorus``; a repeated part whose
 sections each lead straight into a chorus (the song's last section aside)
-and are at most three quarters of its length is ``pre-chorus``; the earliest other repeated part is ``verse``; further
-repeated parts are ``C``, ``D``...; a part heard once is ``intro`` at the
-start, ``outro`` at the end, ``verse`` before the first chorus when there is
-no repeated verse, ``pre-chorus`` between a verse and a chorus when short,
-else ``bridge`` (further ones ``C``, ``D``...). A song too short for two
-sections is one section ``A``. Sections are contiguous and cover
-``[0, duration_s]``.
+and are at most three quarters of its length is ``pre-chorus``; the
+earliest other repeated part is ``verse``; further repeated parts are ``C``,
+``D``...; a part heard once is ``intro`` at the start, ``outro`` at the end,
+``verse`` before the first chorus when there is no repeated verse,
+``pre-chorus`` between a verse and a chorus when short, else ``bridge``
+(further ones ``C``, ``D``...). A song too short for two sections is one
+section ``A``. Sections are contiguous and cover ``[0, duration_s]``.
 
 The weights and costs were chosen on the tuning songs of
 ``bench/section_songs.py`` (``bench/sections.py`` measures them).
@@ -40,6 +40,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,8 @@ QUIET_TAIL_DB = 12.0
 RHYTHM_PART = 0.5
 #: Width of the novelty kernel in bars.
 KERNEL_BARS = 8
+#: Spectral bar means use every this many frames.
+SPECTRAL_STRIDE = 4
 #: Drum activations used for the rhythm features, in this order.
 DRUM_FIELDS = ("kick", "snare", "hihat", "tom", "cymbal")
 #: Grid points per beat of the rhythm features.
@@ -117,6 +120,7 @@ def _band_centres_hz(n_bands: int) -> np.ndarray | None:
     return np.asarray((fb * bins[:, None]).sum(axis=0) * SR / N_FFT, dtype=np.float64)
 
 
+@lru_cache(maxsize=4)
 def chroma_matrix(n_bands: int) -> np.ndarray | None:
     """Band-to-pitch-class weights, shape ``(n_bands, 12)``, or None when the bands are unknown.
 
@@ -134,6 +138,7 @@ def chroma_matrix(n_bands: int) -> np.ndarray | None:
         pitch = 69.0 + 12.0 * np.log2(f / 440.0)
         d = (np.arange(12) - pitch % 12 + 6) % 12 - 6
         m[k] = np.exp(-0.5 * (d / 0.5) ** 2)
+    m.setflags(write=False)  # cached: shared by every call
     return m
 
 
@@ -259,9 +264,9 @@ def bar_features(features: np.ndarray, bars_s: np.ndarray, *, fps: float = FPS,
     hi = np.clip(np.round(edges[1:] * fps).astype(int), lo + 1, n_frames)
     mid = lo + (hi - lo) // 2
     # spectral bar means from every second frame (plenty for bar averages, half the cost)
-    fs = f[::2]
-    lo2 = np.minimum(lo // 2, fs.shape[0] - 1)
-    hi2 = np.maximum(hi // 2, lo2 + 1).clip(max=fs.shape[0])
+    fs = f[::SPECTRAL_STRIDE]
+    lo2 = np.minimum(lo // SPECTRAL_STRIDE, fs.shape[0] - 1)
+    hi2 = np.maximum(hi // SPECTRAL_STRIDE, lo2 + 1).clip(max=fs.shape[0])
     starts = np.array([int(g[0]) for g in np.array_split(np.arange(f.shape[1]), min(16, f.shape[1]))])
     coarse = np.add.reduceat(fs, starts, axis=1) / np.diff(np.append(starts, f.shape[1]))
     timbre = _bar_means(coarse, lo2, hi2)
