@@ -113,6 +113,16 @@ def test_quiet_tail_belongs_to_the_last_section() -> None:
     assert [s.start_s for s in secs] == pytest.approx([0.0, 16.0, 32.0, 48.0])
 
 
+def test_long_quiet_ending_stays_a_section() -> None:
+    feats, beats, pos, dur = block_song("ABAB")
+    quiet = np.full((1600, feats.shape[1]), 0.01, dtype=np.float32)  # eight quiet bars: an outro
+    beats = np.append(beats, dur + np.arange(32) * 0.5)
+    pos = np.append(pos, np.tile([1, 2, 3, 4], 8))
+    secs = S.find_sections(np.concatenate([feats, quiet]), beats, pos, duration_s=dur + 16.0)
+    assert [s.start_s for s in secs] == pytest.approx([0.0, 16.0, 32.0, 48.0, 64.0])
+    assert secs[-1].label == "outro"
+
+
 @pytest.mark.parametrize("duration_s", [1.0, 3.0, 12.0])
 def test_short_and_silent_clips_are_one_section(duration_s: float) -> None:
     n = int(duration_s * 100)

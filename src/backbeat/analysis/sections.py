@@ -68,6 +68,8 @@ GROUP_SIMILARITY = 0.45
 CHORUS_LATER_BONUS = 1.0
 #: Chorus choice: bonus per occurrence (the chorus is the most repeated part).
 CHORUS_COUNT_BONUS = 0.5
+#: Longest tail (bars) joined to the last section.
+MAX_TAIL_BARS = 4
 #: A pre-chorus is at most this share of the chorus's length.
 PRE_CHORUS_RATIO = 0.75
 #: Trailing bars this far (dB) below the song's median bar level are a tail: part of the last section.
@@ -592,12 +594,13 @@ def _extra_names() -> Iterator[str]:
 
 
 def _music_bars(level_db: np.ndarray, density: np.ndarray, *, quiet_db: float = QUIET_TAIL_DB,
-                sparse: float = 0.2) -> int:
+                sparse: float = 0.2, max_tail_bars: int = 4) -> int:
     """Number of bars before the song's tail.
 
-    The tail is the run of last bars that are more than ``quiet_db`` below the
-    song's median bar level or whose onset density is below ``sparse`` times
-    the median (a final hit ringing out).
+    The tail is the run of last bars (at most ``max_tail_bars``) that are more
+    than ``quiet_db`` below the song's median bar level or whose onset density
+    is below ``sparse`` times the median (a final hit ringing out); a longer
+    quiet ending stays music (an outro of its own).
     """
     n = level_db.size
     if n == 0:
@@ -605,7 +608,7 @@ def _music_bars(level_db: np.ndarray, density: np.ndarray, *, quiet_db: float = 
     floor = float(np.median(level_db)) - quiet_db
     dens_floor = sparse * float(np.median(density))
     k = n
-    while k > 1 and (level_db[k - 1] < floor or density[k - 1] < dens_floor):
+    while k > max(1, n - max_tail_bars) and (level_db[k - 1] < floor or density[k - 1] < dens_floor):
         k -= 1
     return k
 
@@ -652,7 +655,7 @@ def find_sections(features: np.ndarray, beats_s: Sequence[float] | np.ndarray,
     bpb = int(np.clip(bpb, 2, 12))
     feats = bar_features(features, bars, fps=fps, duration_s=duration_s, activations=activations,
                          beats_per_bar=bpb)
-    n_music = _music_bars(feats.level_db, feats.density, quiet_db=QUIET_TAIL_DB)
+    n_music = _music_bars(feats.level_db, feats.density, quiet_db=QUIET_TAIL_DB, max_tail_bars=MAX_TAIL_BARS)
     if n_music < 2 * min_bars:
         return [Section(0.0, float(duration_s), "A")]
     ssm = similarity_matrix(feats.head(n_music))
