@@ -91,6 +91,10 @@ def main() -> int:
     ap.add_argument("--kick-scales", default="0,0.5,1,1.5,2")
     ap.add_argument("--folds", action="store_true")
     ap.add_argument("--sets", default=",".join(TUNING_SETS), help="comma list of tuning sets")
+    ap.add_argument("--net-weight", type=float, default=None,
+                    help="network weight of the bar-start grid (default downbeats.NET_DOWNBEAT_WEIGHT)")
+    ap.add_argument("--slip", type=float, default=None,
+                    help="slip cost of the bar-start grid (default downbeats.FUSED_SLIP_COST)")
     args = ap.parse_args()
     sets = tuple(args.sets.split(","))
     import mir_eval
@@ -118,7 +122,9 @@ def main() -> int:
     print(f"logistic fit: template {w_t:.3f}, network {w_n:.3f}, intercept {lr.intercept_[0]:.3f}; "
           f"network / template = {w_n / w_t:.3f}")
     x, y, cf, song = np.concatenate(xs), np.concatenate(ys), np.concatenate(cfs), np.concatenate(songs)
-    fused = x[:, 0] + db.NET_DOWNBEAT_WEIGHT * x[:, 1]
+    net_w = db.NET_DOWNBEAT_WEIGHT if args.net_weight is None else args.net_weight
+    slip_c = db.FUSED_SLIP_COST if args.slip is None else args.slip
+    fused = x[:, 0] + net_w * x[:, 1]
 
     def fit_bar_start(rows: np.ndarray) -> np.ndarray:
         c = LogisticRegression(C=1.0).fit(np.column_stack([fused[rows], cf[rows]]), y[rows]).coef_[0]
@@ -153,14 +159,13 @@ def main() -> int:
         for slip in (float(v) for v in args.slips.split(",")):
             row = [downbeat_f(items, w, slip, np.zeros(3)) for items in data.values()]
             print(f"  weight {w:5.3f} slip {slip:4.1f}: " + "  ".join(f"{v:.3f}" for v in row), flush=True)
-    print(f"downbeat F with the bar-start cues, network weight {db.NET_DOWNBEAT_WEIGHT}, "
-          f"slip {db.FUSED_SLIP_COST}: crash/fill weights and kick weight times the scales")
+    print(f"downbeat F with the bar-start cues, network weight {net_w}, "
+          f"slip {slip_c}: crash/fill weights and kick weight times the scales")
     chosen = db.BAR_START_WEIGHTS
     for s_cf in (float(v) for v in args.crash_fill_scales.split(",")):
         for s_k in (float(v) for v in args.kick_scales.split(",")):
             w_start = chosen * np.array([s_cf, s_cf, s_k])
-            row = [downbeat_f(items, db.NET_DOWNBEAT_WEIGHT, db.FUSED_SLIP_COST, w_start)
-                   for items in data.values()]
+            row = [downbeat_f(items, net_w, slip_c, w_start) for items in data.values()]
             print(f"  crash/fill x{s_cf:4.2f} kick x{s_k:4.2f}: " + "  ".join(f"{v:.3f}" for v in row),
                   flush=True)
     if args.folds:
@@ -169,7 +174,7 @@ def main() -> int:
         fold_of = {names[i]: k % 5 for k, i in enumerate(order)}
         per_fold = [fit_bar_start(np.array([fold_of[s] != k for s in song])) for k in range(5)]
         held = {s: per_fold[fold_of[s]] for s in names}
-        row = [downbeat_f(items, db.NET_DOWNBEAT_WEIGHT, db.FUSED_SLIP_COST, held) for items in data.values()]
+        row = [downbeat_f(items, net_w, slip_c, held) for items in data.values()]
         print("  weights fitted without the song (5 folds): " + "  ".join(f"{v:.3f}" for v in row))
     return 0
 
