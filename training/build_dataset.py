@@ -51,6 +51,7 @@ def is_tune(gmd_id: str) -> bool:
 
 
 #: SoundFonts the band of a mix may be rendered with (``--band-sf-p``): file in kits.SF2_DIR or a path.
+#: The first two are MIT; ``--permissive-only`` leaves out TimGM6mb (GPL-2).
 BAND_SOUNDFONTS = ("FluidR3_GM.sf2", MUSESCORE_SF3, "TimGM6mb.sf2")
 
 
@@ -63,6 +64,7 @@ class Production(NamedTuple):
     loud_p: float = 0.0
     level_db: tuple[float, float] = (-9.0, 1.0)
     extra_kits: tuple[str, ...] = ()
+    band_soundfonts: tuple[str, ...] = BAND_SOUNDFONTS
 
 
 class Job(NamedTuple):
@@ -106,8 +108,8 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
     if as_mix or rng.random() < 0.6:
         y = process_drums(y, rng)
     if as_mix:
-        sf2 = BAND_SOUNDFONTS[int(prng.integers(len(BAND_SOUNDFONTS)))] if prng.random() < prod.band_sf_p \
-            else BAND_SOUNDFONTS[0]
+        sfs = prod.band_soundfonts
+        sf2 = sfs[int(prng.integers(len(sfs)))] if prng.random() < prod.band_sf_p else BAND_SOUNDFONTS[0]
         band = render_midi(accompaniment_midi(g, rng, dense=bool(prng.random() < prod.dense_p)),
                            g.duration_s + 0.5, sf2=sf2)
         y = mix(y, band, g, rng, level_db=prod.level_db)
@@ -174,7 +176,8 @@ def main() -> None:
     kits = tuple(k for k in pool_kits if k not in EXTRA_KITS)
     prod = Production(args.extra_kit_p, args.band_sf_p, args.dense_p, args.loud_p,
                       (float(args.level_db[0]), float(args.level_db[1])),
-                      tuple(k for k in pool_kits if k in EXTRA_KITS))
+                      tuple(k for k in pool_kits if k in EXTRA_KITS),
+                      BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS)
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i
