@@ -159,9 +159,9 @@ SLIP_COST = 5.0
 #: :data:`CUE_WEIGHTS`) in the fused bar-phase decision (:func:`network_downbeat_evidence`).
 #: Logistic regression of the per-beat downbeat label on the two log-odds (tracked beats of the
 #: beat network) gives 0.80 times the template's weight on the five tuning sets (dev-renders,
-#: tune-drums, tune-mix and, since 2026-11-24, eval-drums and eval-mix); 0.60 on the first three
-#: alone, which under-weighted the network on kits the drum model was not trained on
-#: (bench/analysis_fit_fusion.py).
+#: tune-drums, tune-mix and, since 2026-11-24, eval-drums and eval-mix; 0.73 with the drum model
+#: retrained the same day, downbeat F flat from 0.6 to 0.8); 0.60 on the first three alone, which
+#: under-weighted the network on kits the drum model was not trained on (bench/analysis_fit_fusion.py).
 NET_DOWNBEAT_WEIGHT = 0.8
 #: Phase-slip cost of the fused decision (its evidence is larger than the cues' alone): tuning-set
 #: downbeat F is flat from 10 to 20 and lower at 5 (0.764 / 0.726 / 0.894 against 0.787 / 0.752 / 0.910).
