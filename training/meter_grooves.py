@@ -24,7 +24,7 @@ import numpy as np
 
 from render import Groove
 
-KICK, SNARE, RIM, HH_CLOSED, HH_PEDAL, HH_OPEN = 36, 38, 37, 42, 44, 46
+KICK, SNARE, HH_CLOSED, HH_PEDAL, HH_OPEN = 36, 38, 42, 44, 46
 TOMS = (50, 48, 47, 45, 43, 41)  # high to low
 CRASHES, RIDE = (49, 57), 51
 
@@ -97,7 +97,7 @@ def _pattern(meter: Meter, rng: np.random.Generator) -> dict[int, list[tuple[int
 
 
 def _fill(meter: Meter, rng: np.random.Generator) -> tuple[int, list[tuple[int, int, float]]]:
-    """A fill over the end of a bar: (first step, [(step, key, velocity)]) at sub- or double rate."""
+    """A fill over the end of a bar: ``(rate, [(step, key, velocity)])``, steps at ``rate`` per sub-step."""
     n = meter.beats * meter.sub
     length = meter.sub * int(rng.choice([1, 2])) if meter.beats > 2 else meter.sub
     start = n - length
@@ -141,17 +141,17 @@ def performance(rng: np.random.Generator, *, duration_s: float = 36.0, name: str
     # Beat times: a slowly drifting tempo, sometimes a step at a phrase boundary.
     beats_s, positions = [], []
     t, period = lead_in_s, 60.0 / bpm
-    bar = 0
+    n_bars = 0
     step_bar = int(rng.integers(phrase, 4 * phrase)) // phrase * phrase if rng.random() < 0.15 else -1
     while t < duration_s + 2 * period:
-        if bar == step_bar:
+        if n_bars == step_bar:
             period /= float(rng.choice([0.88, 0.92, 1.08, 1.12]))
         for b in range(meter.beats):
             beats_s.append(t)
             positions.append(b + 1)
             t += period
             period *= float(np.exp(rng.normal(0.0, 0.004)))
-        bar += 1
+        n_bars += 1
     beats = np.array(beats_s)
 
     def step_time(bar_i: int, step: float) -> float:
@@ -164,7 +164,6 @@ def performance(rng: np.random.Generator, *, duration_s: float = 36.0, name: str
         return float(beats[beat_i] + frac * (beats[beat_i + 1] - beats[beat_i]))
 
     events: list[tuple[float, int, int, int]] = []
-    n_bars = bar
     pat = _pattern(meter, rng)
     loud = float(rng.uniform(0.75, 1.0))
     push = {KICK: rng.normal(0, 0.004), SNARE: rng.normal(0, 0.006)}
