@@ -158,8 +158,7 @@ def torch_reference(weights: dict[str, np.ndarray], feats: np.ndarray) -> np.nda
     dil = tuple(int(d) for d in weights["dilations"])
     ch = weights["inp_w"].shape[0]
     model = TorchTCN(weights["inp_w"].shape[1], ch, dil, weights["head2_w"].shape[0], 0.0)
-    sd = torch_state_dict(weights)
-    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
+    model.load_numpy(torch_state_dict(weights))
     model.eval()
     with torch.no_grad():
         return torch.sigmoid(model(torch.from_numpy(feats[None]))).numpy()[0]

@@ -51,6 +51,10 @@ class TCN(nn.Module):
         self.register_buffer("mean", torch.zeros(n_in))
         self.register_buffer("std", torch.ones(n_in))
 
+    def load_numpy(self, state: dict[str, np.ndarray]) -> None:
+        """Load a torch-layout state dict held as numpy arrays (:func:`finalize.torch_state_dict`)."""
+        self.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """feats (B, T, n_bands) -> logits (B, T, n_out)."""
         diff = torch.relu(feats - torch.nn.functional.pad(feats, (0, 0, 1, 0))[:, :-1])
@@ -264,7 +268,7 @@ def main() -> None:
         if sd["inp.weight"].shape[0] != args.channels:
             sd = widen_state_dict(sd, args.channels, np.random.default_rng(args.seed + 7),
                                   scale=args.widen_scale)
-        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
+        model.load_numpy(sd)
         print(f"initialised from {args.init} ({init['inp_w'].shape[0]} -> {args.channels} channels)",
               flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)

@@ -155,7 +155,7 @@ def main() -> None:
         from finalize import torch_state_dict
         with np.load(args.init, allow_pickle=False) as z:
             sd = torch_state_dict({k: z[k] for k in z.files})
-        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
+        model.load_numpy(sd)
         print(f"initialised from {args.init}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     lossf = nn.BCEWithLogitsLoss(reduction="none", pos_weight=torch.tensor([4.0, 8.0]))
