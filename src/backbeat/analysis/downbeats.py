@@ -632,4 +632,3 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
         ev = ev + 0.5 * np.roll(ev, -3)
     positions = decode_positions(ev, meter.beats_per_bar, slip_cost=slip_cost)
     return positions, meter
-
