@@ -33,6 +33,7 @@ from kits import CACHE, CLASS9_BY_KEY, EXTRA_KITS, MUSESCORE_SF3, PERMISSIVE_KIT
 from render import (
     CLASS9,
     GMD_DIR,
+    Groove,
     accompaniment_midi,
     crop,
     load_groove,
@@ -118,11 +119,15 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
     y = y / (np.abs(y).max() + 1e-9) * 10 ** (rng.uniform(-14, -0.5) / 20)
     if rng.random() < 0.3:
         y = y + rng.standard_normal(len(y)).astype(np.float32) * 10 ** (rng.uniform(-80, -50) / 20)
-    feats = log_filterbank(y.astype(np.float32)).astype(np.float16)
+    return shard_item(y, g, tune=is_tune(gmd_id), as_mix=as_mix)
+
+
+def shard_item(audio: np.ndarray, g: Groove, *, tune: bool, as_mix: bool) -> dict[str, np.ndarray]:
+    """One shard item (see :func:`save_shard`) of rendered ``audio`` (mono, kits.SR) and its groove."""
+    feats = log_filterbank(audio.astype(np.float32)).astype(np.float16)
     ev = np.array([(t, CLASS9.index(CLASS9_BY_KEY[k]), v) for t, _p, k, v in g.events], dtype=np.float64)
     return {"feats": feats, "ev": ev, "beats": np.stack([g.beats_s, g.positions], axis=1)
-            if len(g.beats_s) else np.zeros((0, 2)), "tune": np.array(is_tune(gmd_id)),
-            "mix": np.array(as_mix)}
+            if len(g.beats_s) else np.zeros((0, 2)), "tune": np.array(tune), "mix": np.array(as_mix)}
 
 
 def save_shard(items: list[dict[str, np.ndarray]], path: Path) -> None:

@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from backbeat.analysis.features import log_filterbank
-from build_dataset import save_shard
-from kits import CACHE, CLASS9_BY_KEY, EXTRA_KITS, TRAIN_KITS, load_bank
+from build_dataset import save_shard, shard_item
+from kits import CACHE, EXTRA_KITS, TRAIN_KITS, load_bank
 from meter_grooves import performance
-from render import CLASS9, accompaniment_midi, mix, process_drums, render_drums, render_midi
+from render import accompaniment_midi, mix, process_drums, render_drums, render_midi
 from synth_kit import pitch_shift_bank, synth_bank
 
 
@@ -46,10 +45,7 @@ def make_item(seed: int, kits: tuple[str, ...], *, duration_s: float, mix_p: flo
         band = render_midi(accompaniment_midi(g, rng), g.duration_s + 0.5)
         y = mix(y, band, g, rng)
     y = y / (np.abs(y).max() + 1e-9) * 10 ** (rng.uniform(-14, -0.5) / 20)
-    feats = log_filterbank(y.astype(np.float32)).astype(np.float16)
-    ev = np.array([(t, CLASS9.index(CLASS9_BY_KEY[k]), v) for t, _p, k, v in g.events], dtype=np.float64)
-    return {"feats": feats, "ev": ev, "beats": np.stack([g.beats_s, g.positions], axis=1),
-            "tune": np.array(False), "mix": np.array(as_mix)}
+    return shard_item(y, g, tune=False, as_mix=as_mix)
 
 
 def main() -> None:
