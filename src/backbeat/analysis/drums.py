@@ -84,14 +84,9 @@ class Activations:
 
 def _band_energy(features: np.ndarray) -> np.ndarray:
     """Positive flux of the features in each instrument's velocity band, (n_frames, 5)."""
-    from backbeat.analysis.features import (
-        N_FFT,
-        SR,
-        _filterbank,  # the band layout the features use
-    )
+    from backbeat.analysis.features import band_centres_hz
 
-    fb = _filterbank(SR, N_FFT)
-    centre_hz = (np.arange(fb.shape[0]) * SR / N_FFT) @ fb
+    centre_hz = band_centres_hz()
     diff = np.zeros_like(features)
     diff[1:] = np.maximum(features[1:] - features[:-1], 0.0)
     out = np.zeros((len(features), len(INSTRUMENTS)), dtype=np.float32)

@@ -60,6 +60,18 @@ def _filterbank(sr: int, n_fft: int) -> np.ndarray:
 N_BANDS: int = _filterbank(SR, N_FFT).shape[1]
 
 
+@lru_cache(maxsize=4)
+def band_centres_hz(*, sr: int = SR, n_fft: int = N_FFT) -> np.ndarray:
+    """Centre frequency (Hz) of each band of :func:`log_filterbank`, shape ``(n_bands,)``, float64, read-only.
+
+    Each band's weighted mean bin frequency (the filters' weights sum to 1).
+    """
+    fb = _filterbank(sr, n_fft)
+    centres = np.asarray((np.arange(fb.shape[0]) * sr / n_fft) @ fb, dtype=np.float64)
+    centres.setflags(write=False)  # cached: shared by every call
+    return centres
+
+
 def frames_to_time_s(frames: np.ndarray | int | float, *, fps: float = FPS) -> np.ndarray:
     """Frame indices to seconds (frame ``i`` is centred on ``i / fps``)."""
     return np.asarray(frames, dtype=np.float64) / fps

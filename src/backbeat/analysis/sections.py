@@ -113,13 +113,10 @@ def bar_times(beats_s: Sequence[float] | np.ndarray, positions: Sequence[int] | 
 
 def _band_centres_hz(n_bands: int) -> np.ndarray | None:
     """Centre frequencies of the analysis filterbank's bands, or None if ``n_bands`` is not its size."""
-    from backbeat.analysis.features import N_FFT, SR, _filterbank
+    from backbeat.analysis.features import band_centres_hz
 
-    fb = _filterbank(SR, N_FFT)
-    if fb.shape[1] != n_bands:
-        return None
-    bins = np.arange(fb.shape[0], dtype=np.float64)
-    return np.asarray((fb * bins[:, None]).sum(axis=0) * SR / N_FFT, dtype=np.float64)
+    centres = band_centres_hz()
+    return centres if centres.size == n_bands else None
 
 
 @lru_cache(maxsize=4)
