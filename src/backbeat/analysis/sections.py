@@ -262,7 +262,7 @@ def bar_features(features: np.ndarray, bars_s: np.ndarray, *, fps: float = FPS,
     lo = np.clip(np.round(edges[:-1] * fps).astype(int), 0, n_frames - 1)
     hi = np.clip(np.round(edges[1:] * fps).astype(int), lo + 1, n_frames)
     mid = lo + (hi - lo) // 2
-    # spectral bar means from every second frame (plenty for bar averages, half the cost)
+    # spectral bar means from every SPECTRAL_STRIDE-th frame (plenty for bar averages, a fraction of the cost)
     fs = f[::SPECTRAL_STRIDE]
     lo2 = np.minimum(lo // SPECTRAL_STRIDE, fs.shape[0] - 1)
     hi2 = np.maximum(hi // SPECTRAL_STRIDE, lo2 + 1).clip(max=fs.shape[0])
@@ -329,7 +329,7 @@ def similarity_matrix(bars: BarFeatures, *, weights: dict[str, float] | None = N
     return total / wsum if wsum > 1e-9 else np.ones((n, n))
 
 
-def novelty_curve(ssm: np.ndarray, *, kernel_bars: int = 8) -> np.ndarray:
+def novelty_curve(ssm: np.ndarray, *, kernel_bars: int = KERNEL_BARS) -> np.ndarray:
     """Checkerboard-kernel novelty along the diagonal of a bar similarity matrix.
 
     Parameters
@@ -591,7 +591,7 @@ def _extra_names() -> Iterator[str]:
 
 
 def _music_bars(level_db: np.ndarray, density: np.ndarray, *, quiet_db: float = QUIET_TAIL_DB,
-                sparse: float = 0.2, max_tail_bars: int = 4) -> int:
+                sparse: float = 0.2, max_tail_bars: int = MAX_TAIL_BARS) -> int:
     """Number of bars before the song's tail.
 
     The tail is the run of last bars (at most ``max_tail_bars``) that are more
