@@ -99,40 +99,46 @@ def report(weights: list[Path], ds_dirs: list[Path], *, max_items: int) -> None:
                                             ("drums", [i for i, it in enumerate(items) if not it.mix]),
                                             ("mix", [i for i, it in enumerate(items) if it.mix])]
     subsets += [(d.name, [i for i, it in enumerate(items) if it.set_name == d.name]) for d in ds_dirs]
+    refs = [it.ref for it in items]
     for path in weights:
         net = TCN.load(path)
-        pairs = [(it.feats, it.ref) for it in items]
-        thr = tune_thresholds(net, pairs, quiet=True)
         acts = [net.forward(it.feats) for it in items]
+        thr = best_thresholds(acts, refs, quiet=True)
         print(f"== {path}  thresholds " + " ".join(f"{t:.2f}" for t in thr))
         print(f"   {'subset':12s} " + " ".join(f"{n:>6s}" for n in names) + "  KD/SD/HH")
         for label, idx in subsets:
-            fs = []
-            for k in range(5):
-                cnt = np.zeros(3, dtype=int)
-                for i in idx:
-                    cnt += match_counts(items[i].ref[k], pick_peaks(acts[i][:, k], threshold=float(thr[k])))
-                fs.append(f_from_counts(*map(int, cnt)))
+            sub_acts, sub_refs = [acts[i] for i in idx], [refs[i] for i in idx]
+            fs = [summed_f(sub_acts, sub_refs, k, float(thr[k])) for k in range(5)]
             print(f"   {label:12s} " + " ".join(f"{f:6.3f}" for f in fs) + f"  {np.mean(fs[:3]):.3f}"
                   + f"   ({len(idx)} items)", flush=True)
+
+
+def summed_f(acts: list[np.ndarray], refs: list[list[np.ndarray]], k: int, threshold: float) -> float:
+    """Onset F of output ``k`` over items (counts summed), peaks picked at ``threshold``."""
+    cnt = np.zeros(3, dtype=int)
+    for a, ref in zip(acts, refs, strict=True):
+        cnt += match_counts(ref[k], pick_peaks(a[:, k], threshold=threshold))
+    return f_from_counts(*map(int, cnt))
+
+
+def best_thresholds(acts: list[np.ndarray], refs: list[list[np.ndarray]], *,
+                    quiet: bool = False) -> np.ndarray:
+    """Per-instrument peak threshold maximising :func:`summed_f` over a grid (0.04 to 0.90)."""
+    out = np.zeros(5, dtype=np.float32)
+    for k in range(5):
+        best = (-1.0, 0.5)
+        for t in np.arange(0.04, 0.91, 0.02):
+            best = max(best, (summed_f(acts, refs, k, float(t)), round(float(t), 3)))
+        out[k] = best[1]
+        if not quiet:
+            print(f"{INSTRUMENTS[k].value:7s} threshold {best[1]:.3f}  tuning F {best[0]:.3f}", flush=True)
+    return out
 
 
 def tune_thresholds(net: TCN, items: list[tuple[np.ndarray, list[np.ndarray]]], *,
                     quiet: bool = False) -> np.ndarray:
     """Per-instrument peak threshold maximising summed-count onset F on ``items``."""
-    acts = [net.forward(f) for f, _ in items]
-    out = np.zeros(5, dtype=np.float32)
-    for k in range(5):
-        best = (-1.0, 0.5)
-        for t in np.arange(0.04, 0.91, 0.02):
-            cnt = np.zeros(3, dtype=int)
-            for a, (_, ref) in zip(acts, items, strict=True):
-                cnt += match_counts(ref[k], pick_peaks(a[:, k], threshold=float(t)))
-            best = max(best, (f_from_counts(*map(int, cnt)), round(float(t), 3)))
-        out[k] = best[1]
-        if not quiet:
-            print(f"{INSTRUMENTS[k].value:7s} threshold {best[1]:.3f}  tuning F {best[0]:.3f}", flush=True)
-    return out
+    return best_thresholds([net.forward(f) for f, _ in items], [ref for _, ref in items], quiet=quiet)
 
 
 def torch_state_dict(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
