@@ -286,8 +286,8 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
                 if t >= g.duration_s:
                     continue
                 root = degree_pitch(chord_at(t + 0.01), 3)
+                end = t + period / 2 * (0.45 if muted else 0.95)
                 for j, d in enumerate((0, 7, 12)):
-                    end = t + period / 2 * (0.45 if muted else 0.95)
                     inst.notes.append(pretty_midi.Note(int(rng.integers(80, 120)), root + d,
                                                        float(t + 0.004 * j), float(end)))
         pm.instruments.append(inst)
