@@ -35,9 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,11 +46,10 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 
-from render import GMD_DIR, Groove, load_groove, render_drums  # noqa: E402
+from kits import SR  # noqa: E402
+from render import GMD_DIR, Groove, load_groove, render_drums, render_midi  # noqa: E402
 
-SR = 44100
 OUT = ROOT / "cache" / "sections"
-SF2_DIR = Path("/usr/share/sounds/sf2")
 #: Kits with a cached sample bank: training kits for ``tune``, the held-out kits for ``eval``.
 KITS = {
     "tune": ("fluid_standard", "fluid_room", "fluid_power", "fluid_electronic", "fluid_tr808",
@@ -340,20 +337,6 @@ def compose_band(rng: np.random.Generator, form: tuple[tuple[str, int], ...], *,
     return pm
 
 
-def render_band(pm: pretty_midi.PrettyMIDI, n: int, sf2: str) -> np.ndarray:
-    """fluidsynth render, mono float32 of ``n`` samples."""
-    with tempfile.TemporaryDirectory() as tmp:
-        mpath, wpath = Path(tmp) / "a.mid", Path(tmp) / "a.wav"
-        pm.write(str(mpath))
-        subprocess.run(["fluidsynth", "-ni", "-R", "1", "-C", "0", "-g", "0.4", "-r", str(SR),
-                        "-F", str(wpath), str(SF2_DIR / sf2), str(mpath)], check=True, capture_output=True)
-        audio, _ = sf.read(str(wpath), dtype="float32", always_2d=True)
-    out = np.zeros(n, dtype=np.float32)
-    m = min(n, audio.shape[0])
-    out[:m] = audio[:m].mean(axis=1)
-    return out
-
-
 def song_spec(rng: np.random.Generator, index: int, *, form_offset: int = 0
               ) -> tuple[tuple[tuple[str, int], ...], int, float]:
     """Form, beats per bar and tempo of song ``index``: 60-150 s long."""
@@ -386,7 +369,9 @@ def make_song(split: str, index: int, out: Path) -> str:
     drums = render_drums(g, kit, rng)
     n = int(end_s * SR)
     drums = np.pad(drums, (0, max(0, n - drums.size)))[:n]
-    band = render_band(compose_band(rng, form, bpb=bpb, t0_s=t0, period_s=period), n, BAND_SF2[split])
+    # (n + 0.5) / SR seconds is exactly n samples
+    band = render_midi(compose_band(rng, form, bpb=bpb, t0_s=t0, period_s=period), (n + 0.5) / SR,
+                       sf2=BAND_SF2[split], reverb=True)
     fade = int(1.5 * SR)
     level_db = float(rng.uniform(-7.0, 1.0))
     rms_d = float(np.sqrt(np.mean(drums ** 2)) + 1e-9)

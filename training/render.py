@@ -294,8 +294,9 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
     return pm
 
 
-def render_midi(pm: pretty_midi.PrettyMIDI, duration_s: float, *, sf2: str = "FluidR3_GM.sf2") -> np.ndarray:
-    """Render General MIDI with fluidsynth (no reverb/chorus) to mono float32 at SR.
+def render_midi(pm: pretty_midi.PrettyMIDI, duration_s: float, *, sf2: str = "FluidR3_GM.sf2",
+                reverb: bool = False) -> np.ndarray:
+    """Render General MIDI with fluidsynth (no chorus; reverb only if ``reverb``) to mono float32 at SR.
 
     ``sf2`` is a file in :data:`kits.SF2_DIR` or an absolute path (e.g. an .sf3).
     """
@@ -305,8 +306,9 @@ def render_midi(pm: pretty_midi.PrettyMIDI, duration_s: float, *, sf2: str = "Fl
     with tempfile.TemporaryDirectory() as tmp:
         mpath, wpath = Path(tmp) / "a.mid", Path(tmp) / "a.wav"
         pm.write(str(mpath))
-        subprocess.run(["fluidsynth", "-ni", "-R", "0", "-C", "0", "-g", "0.4", "-r", str(SR),
-                        "-F", str(wpath), str(SF2_DIR / sf2), str(mpath)], check=True, capture_output=True)
+        subprocess.run(["fluidsynth", "-ni", "-R", "1" if reverb else "0", "-C", "0", "-g", "0.4",
+                        "-r", str(SR), "-F", str(wpath), str(SF2_DIR / sf2), str(mpath)],
+                       check=True, capture_output=True)
         audio, _ = sf.read(wpath, dtype="float32", always_2d=True)
     mono = audio.mean(axis=1)
     out = np.zeros(n, dtype=np.float32)
