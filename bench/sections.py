@@ -103,12 +103,7 @@ def analysis_inputs(analyzer: Any, item: Item, set_name: str, *, fresh: bool) ->
     t0 = time.perf_counter()
     sig = load_audio(item.path, sr=SR, max_duration_s=None)
     feats = chunked_log_filterbank(sig.samples, sr=SR)
-    acts, hits = None, []
-    if analyzer.model is not None:  # as Analyzer.analyze_features, keeping the activations
-        from backbeat.analysis.drums import transcribe
-
-        acts = analyzer.model.activations(feats)
-        hits = sorted(transcribe(acts, thresholds=analyzer.model.thresholds), key=lambda h: h.time_s)
+    acts, hits = analyzer.drum_activations(feats)
     a = analyzer.analyze_activations(feats, acts, hits, duration_s=sig.duration_s, source=item.path.name)
     spent = time.perf_counter() - t0
     out: dict[str, Any] = {

@@ -219,17 +219,20 @@ class Analyzer:
             File name for :attr:`Analysis.source`.
         """
         t = time.perf_counter()
-        acts: Any = None
-        hits: list[DrumHit] = []
-        if self.model is not None:
-            from backbeat.analysis.drums import transcribe
-
-            acts = self.model.activations(features)
-            hits = sorted(transcribe(acts, thresholds=self.model.thresholds), key=lambda h: h.time_s)
+        acts, hits = self.drum_activations(features)
         drums_s = time.perf_counter() - t
         result = self.analyze_activations(features, acts, hits, duration_s=duration_s, source=source)
         self.timings.drums_s = drums_s
         return result
+
+    def drum_activations(self, features: np.ndarray) -> tuple[Any, list[DrumHit]]:
+        """The drum model's activations and hits (in time order), or ``(None, [])`` without the model."""
+        if self.model is None:
+            return None, []
+        from backbeat.analysis.drums import transcribe
+
+        acts = self.model.activations(features)
+        return acts, sorted(transcribe(acts, thresholds=self.model.thresholds), key=lambda h: h.time_s)
 
     def analyze_activations(self, features: np.ndarray, acts: Any, hits: list[DrumHit] | None = None, *,
                             duration_s: float, source: str = "") -> Analysis:
