@@ -51,7 +51,7 @@ def load_items(set_name: str) -> list[dict[str, Any]]:
     from backbeat.analysis import beats as beats_mod
     from backbeat.analysis import downbeats as db
     from backbeat.analysis.beat_model import BeatModel
-    from backbeat.analysis.pipeline import Analyzer
+    from backbeat.analysis.pipeline import BEAT_NET_PRIOR_OCTAVES, Analyzer
 
     analyzer = Analyzer(beat_source="model")
     net = BeatModel.load()
@@ -62,7 +62,7 @@ def load_items(set_name: str) -> list[dict[str, Any]]:
     for flac in sorted(folder.glob("*.flac")):
         feats, acts, dur = cached_inputs(set_name, flac, analyzer)
         bacts = net.activations(feats)
-        b = beats_mod.track_beats(bacts.beat).beats_s
+        b = beats_mod.track_beats(bacts.beat, prior_octaves=BEAT_NET_PRIOR_OCTAVES).beats_s
         b = b[b < dur]
         ride = analyzer.model.activations(feats).ride  # not in the activation cache
         bar_start = db.bar_start_cues(b, acts.cymbal, acts.tom, acts.kick, ride_activation=ride)

@@ -210,9 +210,10 @@ def tempo_salience(activation: np.ndarray, *, fps: float = FPS, min_bpm: float =
 
 
 def estimate_tempo(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
-                   max_bpm: float = MAX_BPM) -> float:
+                   max_bpm: float = MAX_BPM, prior_octaves: float = PRIOR_OCTAVES) -> float:
     """Dominant tempo of an activation in BPM (see :func:`tempo_salience`)."""
-    periods, sal = tempo_salience(activation, fps=fps, min_bpm=min_bpm, max_bpm=max_bpm)
+    periods, sal = tempo_salience(activation, fps=fps, min_bpm=min_bpm, max_bpm=max_bpm,
+                                  prior_octaves=prior_octaves)
     if not np.any(sal > 0):
         return PRIOR_BPM
     k = int(np.argmax(sal))
@@ -535,7 +536,7 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
                 max_bpm: float = MAX_BPM, tempo_spread: float = 1.4,
                 transition_lambda: float = 300.0, observation_lambda: int = 16,
                 tempo_bpm: float | None = None, anchor: np.ndarray | None = None,
-                pool: int = 1) -> BeatTrack:
+                pool: int = 1, prior_octaves: float = PRIOR_OCTAVES) -> BeatTrack:
     """Track beats in an activation.
 
     Bar positions are not decided here (every beat gets position 1 .. 4
@@ -556,6 +557,8 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
         The decoder searches ``[T / spread, T * spread]`` around the global tempo ``T``.
     tempo_bpm
         Global tempo if known; else estimated with :func:`estimate_tempo`.
+    prior_octaves
+        Width of the tempo prior of that estimate (:func:`tempo_salience`).
     pool
         Decode at ``fps / pool`` frames per second on the max-pooled
         activation (4x fewer operations for ``pool=2``); beats are then
@@ -581,7 +584,7 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
     if act.size < 2 or not np.any(act > 0):
         return BeatTrack(np.zeros(0), np.zeros(0, dtype=np.int64), ())
     t0 = tempo_bpm if tempo_bpm is not None else estimate_tempo(act, fps=fps, min_bpm=min_bpm,
-                                                              max_bpm=max_bpm)
+                                                              max_bpm=max_bpm, prior_octaves=prior_octaves)
     lo = max(min_bpm * 0.9, t0 / tempo_spread)
     hi = min(max_bpm * 1.1, t0 * tempo_spread)
     div = max(1, int(pool))

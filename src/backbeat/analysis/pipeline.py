@@ -66,6 +66,11 @@ BEAT_SOURCES = ("auto", "beat_model", "dsp", "model", "mean")
 #: With the beat network: also run the drum model's off-beat vote (:func:`.beats.correct_offbeat_cues`).
 #: Off: on the tuning sets it mends two dev-render files but breaks four Groove MIDI tuning excerpts.
 BEAT_MODEL_OFFBEAT_VOTE = False
+#: Width (octaves) of the tempo prior when the beat network drives the tracker. The network marks
+#: the beat level itself, so its tempo needs less of the prior than onset flux (``beats.PRIOR_OCTAVES``,
+#: 0.6): at 0.8 three fast grooves (142-180 BPM) of the tuning sets are no longer halved and no tuning
+#: set loses beat or downbeat F (bench/analysis.py, see docs/BENCHMARKS.md, ninth round).
+BEAT_NET_PRIOR_OCTAVES = 0.8
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
 
@@ -304,7 +309,7 @@ class Analyzer:
         from backbeat.analysis.beat_model import bar_positions
 
         bacts = self.beat_model.activations(features)
-        all_beats = beats_mod.track_beats(bacts.beat, fps=FPS).beats_s
+        all_beats = beats_mod.track_beats(bacts.beat, fps=FPS, prior_octaves=BEAT_NET_PRIOR_OCTAVES).beats_s
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
             all_beats = _offbeat_vote(all_beats, acts)
         beat_times = all_beats[all_beats < duration_s]
