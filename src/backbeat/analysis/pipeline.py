@@ -68,8 +68,9 @@ BEAT_SOURCES = ("auto", "beat_model", "dsp", "model", "mean")
 BEAT_MODEL_OFFBEAT_VOTE = False
 #: Width (octaves) of the tempo prior when the beat network drives the tracker. The network marks
 #: the beat level itself, so its tempo needs less of the prior than onset flux (``beats.PRIOR_OCTAVES``,
-#: 0.6): at 0.8 three fast grooves (142-180 BPM) of the tuning sets are no longer halved and no tuning
-#: set loses beat or downbeat F (bench/analysis.py, see docs/BENCHMARKS.md, ninth round).
+#: 0.6). At 0.8, three tuning files come out at the annotated beat level or twice it (a slow 6/8
+#: groove, a 4/4 groove that was read as 3/4 at 3:2, a mix that was tracked on the off-beat) and no
+#: file of the tuning sets gets worse (bench/analysis.py; docs/BENCHMARKS.md, ninth round).
 BEAT_NET_PRIOR_OCTAVES = 0.8
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
