@@ -16,9 +16,10 @@ from backbeat.core.song_analysis import Section
 
 
 def in_vocabulary(label: str) -> bool:
-    """Every label the section finder may give: the named ones, A, C ... Z, Z2, Z3..."""
+    """Every label the section finder may give: the named ones, interlude 2, 3..., A, C ... Z, Z2, Z3..."""
     return (label in S.LABELS or label == "A" or (len(label) == 1 and "C" <= label <= "Z")
-            or (label.startswith("Z") and label[1:].isdigit()))
+            or (label.startswith("Z") and label[1:].isdigit())
+            or (label.startswith("interlude ") and label[10:].isdigit()))
 
 
 def block_song(pattern: str, *, bar_s: float = 2.0, fps: int = 100, n_bands: int = 80, seed: int = 0,
@@ -211,6 +212,8 @@ def test_group_segments_and_segment_similarity() -> None:
      ["intro", "verse", "pre-chorus", "chorus", "bridge", "chorus", "pre-chorus"]),
     ([0, 1, 2, 1, 2, 3, 2], [-1, 0, 1, 0, 1, 0, 1], [4, 8, 8, 8, 8, 8, 16],
      ["intro", "verse", "chorus", "verse", "chorus", "bridge", "chorus"]),
+    ([0, 1, 2, 3, 1, 2, 4, 2, 5], [-1, 0, 1, 0, 0, 1, 0.5, 1, -1], [4, 8, 8, 8, 8, 8, 8, 8, 4],
+     ["intro", "verse", "chorus", "bridge", "verse", "chorus", "interlude", "chorus", "outro"]),
     ([0, 1, 2], [0.0, 1.0, 0.0], [4, 8, 4], ["intro", "chorus", "outro"]),
     ([0], [0.0], [8], ["A"]),
     ([], [], [], []),

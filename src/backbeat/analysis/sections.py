@@ -28,7 +28,7 @@ earliest other repeated part is ``verse``; further repeated parts are ``C``,
 ``D``...; a part heard once is ``intro`` at the start, ``outro`` at the end,
 ``verse`` before the first chorus when there is no repeated verse,
 ``pre-chorus`` between a verse and a chorus when short, else ``bridge``
-(further ones ``C``, ``D``...). A song too short for two sections is one
+(further ones ``interlude``, ``interlude 2``...). A song too short for two sections is one
 section ``A``. Sections are contiguous and cover ``[0, duration_s]``.
 
 The weights and costs were chosen on the tuning songs of
@@ -49,8 +49,9 @@ from backbeat.core.errors import InvalidArgumentError
 from backbeat.core.song_analysis import Section
 
 FPS = 100
-#: Labels the section finder gives (also ``C``, ``D``... for further groups, ``A`` for a one-section song).
-LABELS = ("intro", "verse", "pre-chorus", "chorus", "bridge", "outro")
+#: Labels the section finder gives (also ``C``, ``D``... for further repeated parts, ``interlude 2``,
+#: ``interlude 3``... for further parts heard once, ``A`` for a one-section song).
+LABELS = ("intro", "verse", "pre-chorus", "chorus", "bridge", "interlude", "outro")
 #: Weights of the feature kinds in the bar similarity matrix.
 FEATURE_WEIGHTS = {"timbre": 1.0, "chroma": 1.0, "rhythm": 1.0, "loudness": 0.0}
 #: Spread over the bars below which a feature kind counts for little (see :func:`similarity_matrix`).
@@ -540,9 +541,9 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
     used = set(names.values())
     extra_names = _extra_names()
 
-    def spare(first: str = "") -> str:
-        """``first`` if still free, else the next free letter."""
-        name = first if first and first not in used else next(extra_names)
+    def spare() -> str:
+        """The next free letter."""
+        name = next(extra_names)
         while name in used:
             name = next(extra_names)
         used.add(name)
@@ -575,13 +576,21 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
         elif (i + 1 in chorus_at and prev_label == "verse" and "pre-chorus" not in used
               and ln[i] <= PRE_CHORUS_RATIO * max(ln[i - 1], ln[i + 1])):
             labels[i] = "pre-chorus"
+        elif "bridge" not in used:
+            labels[i] = "bridge"
         else:
-            labels[i] = spare("bridge")
+            labels[i] = next(name for name in _interludes() if name not in used)
         used.add(labels[i])
     for i in range(n):
         if not labels[i]:
             labels[i] = names[g[i]]
     return labels
+
+
+def _interludes() -> Iterator[str]:
+    """Names for parts heard once after the bridge: ``interlude``, ``interlude 2``..."""
+    yield "interlude"
+    yield from (f"interlude {k}" for k in itertools.count(2))
 
 
 def _extra_names() -> Iterator[str]:
