@@ -180,12 +180,27 @@ def main() -> None:
     ap.add_argument("--compare", type=Path, nargs="+", default=None,
                     help="only report threshold-tuned F of these weights on the same tuning items "
                          "(overall, drums-only, mixes, per set); writes nothing")
+    ap.add_argument("--set-threshold", action="append", default=[], metavar="CLASS=VALUE",
+                    help="only replace these peak thresholds in --weights (e.g. tom=0.7; classes: "
+                         + ", ".join(i.value for i in INSTRUMENTS) + ") and write --out; nothing is re-tuned")
     args = ap.parse_args()
     if args.compare:
         report(args.compare, args.data, max_items=args.max_items)
         return
     with np.load(args.weights, allow_pickle=False) as z:
         weights = {k: z[k] for k in z.files}
+    if args.set_threshold:
+        thr = np.array(weights["thresholds"], dtype=np.float32)
+        for spec in args.set_threshold:
+            name, _, value = spec.partition("=")
+            names = [i.value for i in INSTRUMENTS]
+            if name not in names:
+                ap.error(f"--set-threshold: unknown class {name!r}")
+            thr[names.index(name)] = float(value)
+        weights["thresholds"] = thr
+        save(weights, args.out)
+        print("thresholds " + " ".join(f"{i.value}={t:.2f}" for i, t in zip(INSTRUMENTS, thr, strict=True)))
+        return
     net = TCN.load(args.weights)
     weights["thresholds"] = tune_thresholds(net, tuning_items(args.data, max_items=args.max_items))
     import soundfile as sf
@@ -200,11 +215,16 @@ def main() -> None:
     weights["ref_output"] = torch_reference(weights, feats).astype(np.float32)
     err = float(np.abs(net.forward(feats) - weights["ref_output"]).max())
     print(f"numpy vs torch max abs difference: {err:.2e}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.stem + ".tmp.npz")
+    save(weights, args.out)
+
+
+def save(weights: dict[str, np.ndarray], out: Path) -> None:
+    """Write the weights as a compressed ``.npz`` (through a temporary file, so no half-written model)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".tmp.npz")
     np.savez_compressed(tmp, **weights)
-    tmp.replace(args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
+    tmp.replace(out)
+    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB)")
 
 
 if __name__ == "__main__":
