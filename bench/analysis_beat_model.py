@@ -72,7 +72,7 @@ def tta_acts(feats, bacts, weights_path):  # type: ignore[no-untyped-def]
     model = BeatModel.load(weights_path)
     beat, down = [np.asarray(bacts.beat)], [np.asarray(bacts.downbeat)]
     for r in (0.9, 1.1):
-        a = model.net.forward(stretch_frames(np.asarray(feats, dtype=np.float32), r))
+        a = model.nets[0].forward(stretch_frames(np.asarray(feats, dtype=np.float32), r))
         back = stretch_frames(a, 1 / r)[: len(feats)]
         if len(back) < len(feats):
             back = np.pad(back, ((0, len(feats) - len(back)), (0, 0)))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from backbeat.analysis.beat_model import (
-    BEAT_MODEL_PATH,
+    BEAT_MODEL_PATHS,
     BeatModel,
     bar_positions,
     beat_synchronous_max,
@@ -26,22 +26,33 @@ def model() -> BeatModel:
 
 
 def test_shipped_weights_are_small_and_plain() -> None:
-    assert BEAT_MODEL_PATH.stat().st_size < 3_000_000
-    with np.load(BEAT_MODEL_PATH, allow_pickle=False) as z:  # raises if anything needs pickle
-        assert all(z[k].dtype != object for k in z.files)
+    assert sum(p.stat().st_size for p in BEAT_MODEL_PATHS) < 3_000_000
+    for path in BEAT_MODEL_PATHS:
+        with np.load(path, allow_pickle=False) as z:  # raises if anything needs pickle
+            assert all(z[k].dtype != object for k in z.files)
 
 
 def test_numpy_forward_matches_torch_reference(model: BeatModel) -> None:
-    """ref_output was computed by torch (training/train_beats.py) from ref_input."""
-    net = model.net
-    x, ref = net.extra["ref_input"], net.extra["ref_output"]
-    assert ref.shape == (len(x), 2)
-    np.testing.assert_allclose(net.forward(x), ref, atol=2e-4)
+    """ref_output was computed by torch (training/train_beats.py) from ref_input, for each network."""
+    assert len(model.nets) == len(BEAT_MODEL_PATHS) >= 1
+    for net in model.nets:
+        x, ref = net.extra["ref_input"], net.extra["ref_output"]
+        assert ref.shape == (len(x), 2)
+        np.testing.assert_allclose(net.forward(x), ref, atol=2e-4)
 
 
-def test_long_receptive_field(model: BeatModel) -> None:
+def test_activations_average_the_networks(model: BeatModel) -> None:
+    x = np.random.default_rng(2).uniform(0, 2, (500, N_BANDS)).astype(np.float32)
+    each = [BeatModel.load(p).activations(x) for p in BEAT_MODEL_PATHS]
+    both = model.activations(x)
+    np.testing.assert_allclose(both.beat, np.mean([a.beat for a in each], axis=0), atol=1e-6)
+    np.testing.assert_allclose(both.downbeat, np.mean([a.downbeat for a in each], axis=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("index", range(len(BEAT_MODEL_PATHS)))
+def test_long_receptive_field(model: BeatModel, index: int) -> None:
     """One output frame sees about ten seconds either side, and nothing beyond."""
-    net = model.net
+    net = model.nets[index]
     field = net.context_frames
     assert field >= 1000
     rng = np.random.default_rng(1)
@@ -67,12 +78,14 @@ def test_load_is_cached_and_checks_outputs(tmp_path: Path) -> None:
     assert BeatModel.load() is BeatModel.load()
     with pytest.raises(ModelError):
         BeatModel.load(tmp_path / "missing.npz")
-    with np.load(BEAT_MODEL_PATH, allow_pickle=False) as z:
+    with np.load(BEAT_MODEL_PATHS[0], allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["outputs"] = np.array(["kick", "snare"])
     np.savez(tmp_path / "wrong.npz", **arrays)
     with pytest.raises(ModelError, match="beat, downbeat"):
-        BeatModel(TCN.load(tmp_path / "wrong.npz"))
+        BeatModel(TCN.load(BEAT_MODEL_PATHS[0]), TCN.load(tmp_path / "wrong.npz"))
+    with pytest.raises(ModelError, match="at least one"):
+        BeatModel()
 
 
 def _downbeat_probs(n: int, bar: int, phase: int, *, hi: float = 0.8, lo: float = 0.1) -> np.ndarray:

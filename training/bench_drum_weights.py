@@ -4,8 +4,8 @@ Compares weights on the same code in one session without touching
 ``src/backbeat/analysis/models/``: the module-level
 ``backbeat.analysis.drums.MODEL_PATH`` is pointed at ``--weights`` (drum weights need
 ``thresholds``, i.e. the output of ``finalize.py --out``) and
-``backbeat.analysis.beat_model.BEAT_MODEL_PATH`` at ``--beat-weights`` (an export of
-``train_beats.py``) before the benchmark starts.
+``backbeat.analysis.beat_model.BEAT_MODEL_PATHS`` at ``--beat-weights`` (one or more exports of
+``train_beats.py``, whose outputs are averaged) before the benchmark starts.
 
 Usage::
 
@@ -31,7 +31,8 @@ def main() -> None:
     """Parse the weights options, patch the model paths and run the benchmark with the remaining arguments."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", type=Path, default=None, help="drum-model weights")
-    ap.add_argument("--beat-weights", type=Path, default=None, help="beat-network weights")
+    ap.add_argument("--beat-weights", type=Path, nargs="+", default=None,
+                    help="beat-network weights (several: their outputs are averaged)")
     args, rest = ap.parse_known_args()
     if args.weights is None and args.beat_weights is None:
         ap.error("give --weights and/or --beat-weights")
@@ -42,8 +43,8 @@ def main() -> None:
         drums.MODEL_PATH = args.weights.resolve()
         print(f"drum weights: {drums.MODEL_PATH}", flush=True)
     if args.beat_weights is not None:
-        beat_model.BEAT_MODEL_PATH = args.beat_weights.resolve()
-        print(f"beat-network weights: {beat_model.BEAT_MODEL_PATH}", flush=True)
+        beat_model.BEAT_MODEL_PATHS = tuple(p.resolve() for p in args.beat_weights)
+        print("beat-network weights: " + ", ".join(map(str, beat_model.BEAT_MODEL_PATHS)), flush=True)
     sys.argv = [str(REPO / "bench" / "analysis.py"), *[a for a in rest if a != "--"]]
     runpy.run_path(sys.argv[0], run_name="__main__")
 

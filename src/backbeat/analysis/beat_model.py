@@ -5,6 +5,8 @@ A dilated temporal conv net of the same layout as the drum model
 (``training/train_beats.py``) with dilations up to 512 frames, so one output
 frame sees ±10 s of the song instead of the drum model's ±1.3 s: enough to
 hear whole bars and settle beat versus off-beat and half versus double tempo.
+Two such networks ship (:data:`BEAT_MODEL_PATHS`: 32 channels trained on three
+rendered sets, 48 channels trained on four) and their outputs are averaged.
 
 Decoding is done in two steps:
 
@@ -37,8 +39,11 @@ import numpy as np
 from backbeat.analysis.nn import TCN
 from backbeat.core.errors import InvalidArgumentError, ModelError
 
-#: The shipped weights.
-BEAT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "beats_tcn.npz"
+_MODELS = Path(__file__).resolve().parent / "models"
+#: The shipped weights: the networks whose outputs :class:`BeatModel` averages. The 48-channel one
+#: joined on 2026-11-24; beside the first it changes beat / downbeat F on the tuning sets by at most
+#: 0.01 except for gains on mixes (docs/BENCHMARKS.md, Analysis, ninth round).
+BEAT_MODEL_PATHS: tuple[Path, ...] = (_MODELS / "beats_tcn.npz", _MODELS / "beats_tcn_wide.npz")
 FPS = 100
 #: Bar lengths (beats) considered by :func:`bar_positions`, with their log prior.
 BAR_LENGTH_LOG_PRIOR: dict[int, float] = {4: 0.0, 3: -4.0}
@@ -55,35 +60,51 @@ class BeatActivations:
 
 
 class BeatModel:
-    """The shipped beat/downbeat network (numpy inference)."""
+    """The shipped beat/downbeat networks (numpy inference); their outputs are averaged."""
 
-    _cache: ClassVar[dict[Path, BeatModel]] = {}
+    _cache: ClassVar[dict[tuple[Path, ...], BeatModel]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, net: TCN) -> None:
-        if tuple(net.outputs[:2]) != ("beat", "downbeat"):
-            raise ModelError(f"beat model outputs must start with beat, downbeat; got {net.outputs}")
-        self.net = net
+    def __init__(self, *nets: TCN) -> None:
+        if not nets:
+            raise ModelError("a beat model needs at least one network")
+        for net in nets:
+            if tuple(net.outputs[:2]) != ("beat", "downbeat"):
+                raise ModelError(f"beat model outputs must start with beat, downbeat; got {net.outputs}")
+        self.nets = nets
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> BeatModel:
-        """Load weights once per process (cached by path).
+    def load(cls, path: str | Path | tuple[str | Path, ...] | None = None) -> BeatModel:
+        """Load weights once per process (cached by paths).
+
+        Parameters
+        ----------
+        path
+            A weights ``.npz`` or several (their outputs are averaged); default :data:`BEAT_MODEL_PATHS`.
 
         Raises
         ------
         ModelError
-            If the weights are missing or malformed.
+            If any weights file is missing or malformed.
         """
-        p = Path(path) if path is not None else BEAT_MODEL_PATH
+        if path is None:
+            paths = BEAT_MODEL_PATHS
+        elif isinstance(path, tuple):
+            paths = tuple(Path(p) for p in path)
+        else:
+            paths = (Path(path),)
         with cls._lock:
-            if p not in cls._cache:
-                cls._cache[p] = cls(TCN.load(p))
-            return cls._cache[p]
+            if paths not in cls._cache:
+                cls._cache[paths] = cls(*(TCN.load(p) for p in paths))
+            return cls._cache[paths]
 
     def activations(self, features: np.ndarray) -> BeatActivations:
         """Beat and downbeat activations of a log filterbank (shape ``(n_frames, n_bands)``, 100 fps)."""
-        y = self.net.forward(features)
-        return BeatActivations(beat=y[:, 0].astype(np.float64), downbeat=y[:, 1].astype(np.float64))
+        y = self.nets[0].forward(features).astype(np.float64)
+        for net in self.nets[1:]:
+            y += net.forward(features)
+        y /= len(self.nets)
+        return BeatActivations(beat=y[:, 0], downbeat=y[:, 1])
 
 
 def beat_synchronous_max(activation: np.ndarray, beats_s: np.ndarray, *, fps: float = FPS,
