@@ -539,18 +539,9 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
         if rest:
             names[rest[0]] = "verse"
     used = set(names.values())
-    extra_names = _extra_names()
-
-    def spare() -> str:
-        """The next free letter."""
-        name = next(extra_names)
-        while name in used:
-            name = next(extra_names)
-        used.add(name)
-        return name
-
     for gid in sorted((gid for gid in recurring if gid not in names), key=lambda gid: members[gid][0]):
-        names[gid] = spare()
+        names[gid] = _free_name(_extra_names(), used)
+        used.add(names[gid])
     labels = [""] * n
     chorus_at = [i for i in range(n) if names.get(g[i]) == "chorus"]
     first_chorus = chorus_at[0] if chorus_at else n
@@ -579,12 +570,17 @@ def name_groups(groups: Sequence[int], *, energy: Sequence[float], lengths: Sequ
         elif "bridge" not in used:
             labels[i] = "bridge"
         else:
-            labels[i] = next(name for name in _interludes() if name not in used)
+            labels[i] = _free_name(_interludes(), used)
         used.add(labels[i])
     for i in range(n):
         if not labels[i]:
             labels[i] = names[g[i]]
     return labels
+
+
+def _free_name(candidates: Iterator[str], used: set[str]) -> str:
+    """The first of ``candidates`` not in ``used``."""
+    return next(name for name in candidates if name not in used)
 
 
 def _interludes() -> Iterator[str]:
@@ -661,7 +657,7 @@ def find_sections(features: np.ndarray, beats_s: Sequence[float] | np.ndarray,
     bpb = int(np.clip(bpb, 2, 12))
     feats = bar_features(features, bars, fps=fps, duration_s=duration_s, activations=activations,
                          beats_per_bar=bpb)
-    n_music = _music_bars(feats.level_db, feats.density, quiet_db=QUIET_TAIL_DB, max_tail_bars=MAX_TAIL_BARS)
+    n_music = _music_bars(feats.level_db, feats.density)
     if n_music < 2 * min_bars:
         return [Section(0.0, float(duration_s), "A")]
     ssm = similarity_matrix(feats.head(n_music))
