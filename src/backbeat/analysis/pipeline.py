@@ -239,7 +239,7 @@ class Analyzer:
         from backbeat.analysis.drums import transcribe
 
         acts = self.model.activations(features)
-        return acts, sorted(transcribe(acts, thresholds=self.model.thresholds), key=lambda h: h.time_s)
+        return acts, transcribe(acts, thresholds=self.model.thresholds)  # already in time order
 
     def analyze_activations(self, features: np.ndarray, acts: Any, hits: list[DrumHit] | None = None, *,
                             duration_s: float, source: str = "") -> Analysis:
