@@ -19,18 +19,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-SETS = {
-    "dev-renders": (SHARED / "dev-renders", True),
-    "tune-drums": (ROOT / "cache" / "tune" / "drums", True),
-    "tune-mix": (ROOT / "cache" / "tune" / "mix", True),
-    # The first held-out set joined the tuning data on 2026-11-24 (it had been looked at too often);
-    # eval2 (made that day) is the held-out set since.
-    "eval-drums": (ROOT / "cache" / "eval" / "drums", True),
-    "eval-mix": (ROOT / "cache" / "eval" / "mix", True),
-    "eval2-drums": (ROOT / "cache" / "eval2" / "drums", False),
-    "eval2-mix": (ROOT / "cache" / "eval2" / "mix", False),
-}
+sys.path.insert(0, str(ROOT / "bench"))
+
+from analysis import SETS as ANALYSIS_SETS  # noqa: E402
+
+#: The annotated sets of ``bench/analysis.py`` (tuning or held out there): name -> (folder, tuning).
+SETS = {name: (folder, tuning) for name, (folder, pattern, tuning) in ANALYSIS_SETS.items()
+        if pattern == "*.flac"}
 ACT_NAMES = ("kick", "snare", "hihat", "tom", "cymbal", "beat", "downbeat")
 
 
