@@ -191,9 +191,9 @@ def main() -> None:
         weights = {k: z[k] for k in z.files}
     if args.set_threshold:
         thr = np.array(weights["thresholds"], dtype=np.float32)
+        names = [i.value for i in INSTRUMENTS]
         for spec in args.set_threshold:
             name, _, value = spec.partition("=")
-            names = [i.value for i in INSTRUMENTS]
             if name not in names:
                 ap.error(f"--set-threshold: unknown class {name!r}")
             thr[names.index(name)] = float(value)
