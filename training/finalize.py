@@ -196,7 +196,10 @@ def main() -> None:
             name, _, value = spec.partition("=")
             if name not in names:
                 ap.error(f"--set-threshold: unknown class {name!r}")
-            thr[names.index(name)] = float(value)
+            try:
+                thr[names.index(name)] = float(value)
+            except ValueError:
+                ap.error(f"--set-threshold: {spec!r} is not CLASS=NUMBER")
         weights["thresholds"] = thr
         save(weights, args.out)
         print("thresholds " + " ".join(f"{i.value}={t:.2f}" for i, t in zip(INSTRUMENTS, thr, strict=True)))
