@@ -15,10 +15,16 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
   2026-11-24 from the 14 validation grooves the first left out (``training/build_eval_set.py
   --exclude cache/eval/index.csv``), for figures nothing has been chosen by. HELD OUT: not
   used for tuning.
+* ``tune-tempo-drums``, ``tune-tempo-mix``: cache/tune_tempo/{drums,mix}, the tuning grooves played with a
+  tempo step, ramp or drift (``bench/analysis_tempo_set.py``). TUNING DATA.
+* ``eval2-tempo-drums``, ``eval2-tempo-mix``: cache/eval2_tempo/{drums,mix}, the eval2 grooves and kits
+  with a tempo step, ramp or drift (``bench/analysis_tempo_set.py --source eval2``). HELD OUT.
 * ``real-songs``: ../shared/data/real-songs, no annotations: tempo and time only.
 
 Per set it prints beat F (mir_eval, ±70 ms), downbeat F (±70 ms), drum onset F
 per class (±50 ms) and the mean of kick/snare/hi-hat, speed (× real time) and
+the tempo map's accuracy (share of the annotated beat intervals whose tempo the
+map gives within 8 %; "any octave" also takes twice or half), and
 the same beat/downbeat F and speed for ``librosa.beat.beat_track`` (downbeats:
 every 4th beat from the first, librosa has no downbeat tracker), with ratios.
 
@@ -62,8 +68,14 @@ SETS = {
     "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", True),
     "eval2-drums": (ROOT / "cache" / "eval2" / "drums", "*.flac", False),
     "eval2-mix": (ROOT / "cache" / "eval2" / "mix", "*.flac", False),
+    "tune-tempo-drums": (ROOT / "cache" / "tune_tempo" / "drums", "*.flac", True),
+    "tune-tempo-mix": (ROOT / "cache" / "tune_tempo" / "mix", "*.flac", True),
+    "eval2-tempo-drums": (ROOT / "cache" / "eval2_tempo" / "drums", "*.flac", False),
+    "eval2-tempo-mix": (ROOT / "cache" / "eval2_tempo" / "mix", "*.flac", False),
     "real-songs": (SHARED / "real-songs", "*.ogg", False),
 }
+#: A tempo-map reading counts as right within this relative error (mir_eval's tempo tolerance).
+TEMPO_TOLERANCE = 0.08
 CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal"}
 
 
@@ -74,6 +86,8 @@ class SetStats:
     lib_beat_f: list[float] = field(default_factory=list)
     lib_down_f: list[float] = field(default_factory=list)
     drum_f: dict[str, list[float]] = field(default_factory=dict)
+    tempo_acc: list[float] = field(default_factory=list)
+    tempo_acc_octave: list[float] = field(default_factory=list)
     audio_s: float = 0.0
     ours_s: float = 0.0
     ours_cpu_s: float = 0.0
@@ -94,6 +108,28 @@ def read_annotations(stem: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
             for row in csv.DictReader(fh, delimiter="\t"):
                 onsets[CLASS5[row["class5"]]].append(float(row["time"]))
     return ann[:, 0], ann[:, 1].astype(int), {k: np.asarray(v) for k, v in onsets.items()}
+
+
+def tempo_map_accuracy(ref_beats_s: np.ndarray, starts_s: np.ndarray, bpms: np.ndarray, *,
+                       scale: float = 1.0) -> tuple[float, float]:
+    """Share of annotated beat intervals whose tempo the map gives within :data:`TEMPO_TOLERANCE`.
+
+    Each interval is read at its midpoint from the segment in force there (the first
+    segment before it starts). ``scale`` converts the map's pulse to the annotated one
+    (1/3 for a 6/8 map counting eighths against dotted-quarter annotations). Returns
+    (strict, any octave: the map's tempo, twice it or half it).
+    """
+    if ref_beats_s.size < 2 or bpms.size == 0:
+        return 0.0, 0.0
+    mids = 0.5 * (ref_beats_s[1:] + ref_beats_s[:-1])
+    true_bpm = 60.0 / np.diff(ref_beats_s)
+    seg = np.clip(np.searchsorted(starts_s, mids, side="right") - 1, 0, bpms.size - 1)
+    ratio = bpms[seg] * scale / true_bpm
+    ok = np.abs(ratio - 1.0) <= TEMPO_TOLERANCE
+    ok_octave = np.zeros_like(ok)
+    for octave in (0.5, 1.0, 2.0):
+        ok_octave |= np.abs(ratio / octave - 1.0) <= TEMPO_TOLERANCE
+    return float(ok.mean()), float(ok_octave.mean())
 
 
 def librosa_beats(path: Path) -> tuple[np.ndarray, float, float]:
@@ -237,7 +273,13 @@ def main() -> int:
                             f_on = (mir_eval.onset.f_measure(ref_on, est_on, window=0.05)[0]
                                     if est_on.size else 0.0)
                             st.drum_f.setdefault(inst, []).append(f_on)
-                    line += f"  beat F {st.beat_f[-1]:.3f} down F {st.down_f[-1]:.3f}"
+                    starts = np.array([seg.time_s for seg in a.tempo_map])
+                    bpms = np.array([seg.bpm for seg in a.tempo_map])
+                    acc, acc_octave = tempo_map_accuracy(ref_b, starts, bpms,
+                                                         scale=1 / 3 if meter == "6/8" else 1)
+                    st.tempo_acc.append(acc)
+                    st.tempo_acc_octave.append(acc_octave)
+                    line += f"  beat F {st.beat_f[-1]:.3f} down F {st.down_f[-1]:.3f} tempo {acc:.2f}"
                     if source == next(iter(analyzers)) and not args.no_librosa:
                         lib.beat_f.append(mir_eval.beat.f_measure(ref_b, lib_beats))
                         lib.lib_down_f.append(mir_eval.onset.f_measure(ref_b[ref_p == 1], lib_beats[::4],
@@ -258,6 +300,8 @@ def main() -> int:
                 drums = " ".join(f"{k}={np.mean(v):.3f}" for k, v in st.drum_f.items())
                 print(f"[{source}] beat F {np.mean(st.beat_f):.3f}  downbeat F {np.mean(st.down_f):.3f}  "
                       f"meter right {st.meters_ok}/{st.meters_n}")
+                print(f"[{source}] tempo map right (±{TEMPO_TOLERANCE:.0%}) {np.mean(st.tempo_acc):.3f} "
+                      f"of the beat intervals, any octave {np.mean(st.tempo_acc_octave):.3f}")
                 print(f"[{source}] drum onset F {drums}  mean(KD,SD,HH)={np.mean(km) if km else 0:.3f}")
         if not args.no_librosa:
             first_stats = next(iter(stats.values()))

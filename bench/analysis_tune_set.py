@@ -26,10 +26,14 @@ from build_eval_set import write_index, write_set_item  # noqa: E402
 from kits import CACHE, TRAIN_KITS  # noqa: E402
 from render import (  # noqa: E402
     GMD_DIR,
+    Groove,
     crop,
     load_groove,
     render_drums,
 )
+
+#: Training kits the sampler renders (all have a cached bank; AVL Black Pearl is rendered by fluidsynth).
+SAMPLER_KITS = tuple(k for k in TRAIN_KITS if k != "avl_black_pearl")
 
 
 def tune_grooves(n: int, *, min_s: float = 30.0) -> list[tuple[str, Path]]:
@@ -43,20 +47,14 @@ def tune_grooves(n: int, *, min_s: float = 30.0) -> list[tuple[str, Path]]:
     return [(r["id"].replace("/", "__"), GMD_DIR / r["midi_filename"]) for r in rows[:n]]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=24, help="grooves per set")
-    ap.add_argument("--out", type=Path, default=CACHE / "tune")
-    ap.add_argument("--crops", type=int, default=4, help="most excerpts per groove (45 s apart)")
-    args = ap.parse_args()
-    kits = [k for k in TRAIN_KITS if k != "avl_black_pearl"]  # the sampler needs a bank; all are cached
-    index = []
+def tune_excerpts(n: int, *, crops: int = 4) -> list[tuple[str, Groove]]:
+    """Excerpts of the first ``n`` tuning grooves: 30-45 s each, from the first downbeat after 45 s steps."""
     jobs = []
-    for name, path in tune_grooves(args.n, min_s=20.0):
+    for name, path in tune_grooves(n, min_s=20.0):
         full = load_groove(path, name=name)
         downs = full.beats_s[full.positions == 1] if (full.positions == 1).any() else np.zeros(1)
         # Long performances give several excerpts, each from the first downbeat after a 45 s step.
-        for k in range(args.crops):
+        for k in range(crops):
             later = downs[downs >= k * 45.0]
             if later.size == 0 or full.duration_s - later[0] < 20.0:
                 break
@@ -64,9 +62,20 @@ def main() -> None:
             g = crop(full, start, min(45.0, full.duration_s - start))
             if len(g.events) >= 40:  # the end of a take may be silence
                 jobs.append((name if k == 0 else f"{name}__c{k}", g))
-    for i, (name, g) in enumerate(jobs):
+    return jobs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=24, help="grooves per set")
+    ap.add_argument("--out", type=Path, default=CACHE / "tune")
+    ap.add_argument("--crops", type=int, default=4, help="most excerpts per groove (45 s apart)")
+    args = ap.parse_args()
+    index = []
+    for i, (name, g) in enumerate(tune_excerpts(args.n, crops=args.crops)):
         rng = np.random.default_rng(5000 + i)
-        for sub, kit in (("drums", kits[i % len(kits)]), ("mix", kits[(i + 7) % len(kits)])):
+        for sub, kit in (("drums", SAMPLER_KITS[i % len(SAMPLER_KITS)]),
+                         ("mix", SAMPLER_KITS[(i + 7) % len(SAMPLER_KITS)])):
             index.append(write_set_item(args.out, sub, name, render_drums(g, kit, rng), g, kit, rng))
     write_index(args.out, index)
 

@@ -66,3 +66,32 @@ def test_loud_master_is_bounded_and_keeps_length() -> None:
     assert y.shape == x.shape and y.dtype == np.float32
     assert np.isfinite(y).all() and np.abs(y).max() <= 1.0 / np.tanh(1.5) + 1e-6
     assert np.abs(y).max() / np.sqrt(np.mean(y ** 2)) < np.abs(x).max() / np.sqrt(np.mean(x ** 2))
+
+
+def _hits_groove(times_s: list[float], beats_s: list[float], duration_s: float) -> object:
+    events = [(t, 36, 36, 100) for t in times_s]
+    positions = np.arange(len(beats_s)) % 4 + 1
+    return render.Groove("g", events, np.array(beats_s), positions, duration_s, 120.0)
+
+
+def test_warp_moves_notes_and_beats_with_the_tempo_curve() -> None:
+    g = _hits_groove([0.0, 0.5, 1.0, 1.5], [0.0, 0.5, 1.0, 1.5], 2.0)
+    # Twice the tempo from 1 s on: what was 1 s later is now 0.5 s later.
+    ratio = np.where(np.arange(2001) * 0.001 < 1.0, 1.0, 2.0)
+    w = render.warp(g, ratio)
+    np.testing.assert_allclose([e[0] for e in w.events], [0.0, 0.5, 1.0, 1.25], atol=2e-3)
+    np.testing.assert_allclose(w.beats_s, [0.0, 0.5, 1.0, 1.25], atol=2e-3)
+    assert w.duration_s == pytest.approx(1.5, abs=2e-3)
+    assert w.bpm == pytest.approx(120.0 * 2.0 / 1.5, rel=1e-2)
+    np.testing.assert_array_equal(w.positions, g.positions)
+    assert [e[1:] for e in w.events] == [e[1:] for e in g.events]
+
+
+def test_warp_keeps_the_last_ratio_beyond_the_curve_and_rejects_bad_curves() -> None:
+    g = _hits_groove([3.0], [0.0, 3.0], 4.0)
+    w = render.warp(g, np.full(1001, 0.5))  # half tempo, curve covers only the first second
+    assert w.events[0][0] == pytest.approx(6.0, abs=1e-6)
+    assert w.duration_s == pytest.approx(8.0, abs=1e-6)
+    for bad in (np.array([1.0]), np.array([1.0, 0.0]), np.ones((2, 2))):
+        with pytest.raises(ValueError):
+            render.warp(g, bad)

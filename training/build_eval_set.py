@@ -66,6 +66,13 @@ def validation_grooves(n: int, *, min_s: float = 30.0, exclude: frozenset[str] =
     return out
 
 
+def excerpt(path: Path, name: str) -> Groove:
+    """The evaluation excerpt of a groove: up to 45 s from its first downbeat."""
+    full = load_groove(path, name=name)
+    start = float(full.beats_s[full.positions == 1][0]) if (full.positions == 1).any() else 0.0
+    return crop(full, start, min(45.0, full.duration_s - start))
+
+
 def render_sf2_real(g: Groove, kit: str) -> np.ndarray:
     """Render with fluidsynth itself (not the sampler), as dev-renders were made."""
     sf2, _bank, program, channel = SF2_KITS[kit]
@@ -129,9 +136,7 @@ def main() -> None:
     index = []
     for i, (name, path) in enumerate(validation_grooves(args.n, exclude=used)):
         rng = np.random.default_rng(args.seed + i)
-        full = load_groove(path, name=name)
-        start = float(full.beats_s[full.positions == 1][0]) if (full.positions == 1).any() else 0.0
-        g = crop(full, start, min(45.0, full.duration_s - start))
+        g = excerpt(path, name)
         k = i + args.kit_offset
         for sub, kit in (("drums", EVAL_KITS[k % 3]), ("mix", EVAL_KITS[(k + 1) % 3])):
             d = render_sf2_real(g, kit) if kit in SF2_KITS else render_drums(g, kit, rng)

@@ -72,6 +72,31 @@ def crop(g: Groove, start_s: float, dur_s: float) -> Groove:
                   min(dur_s, g.duration_s - start_s), g.bpm)
 
 
+def warp(g: Groove, tempo_ratio: np.ndarray, *, step_s: float = 0.001) -> Groove:
+    """Play a groove with a changing tempo: ``tempo_ratio[i]`` times its own tempo at ``i * step_s``.
+
+    Every event and beat moves to ``w(t) = integral of 1 / ratio`` over its
+    original time, so notes and annotations stay exactly aligned (nothing is
+    time-stretched in audio). ``tempo_ratio`` must cover ``g.duration_s``
+    (the last value holds after it) and be positive.
+    """
+    ratio = np.asarray(tempo_ratio, dtype=np.float64)
+    if ratio.ndim != 1 or ratio.size < 2 or np.any(ratio <= 0):
+        raise ValueError("tempo_ratio must be a positive 1-D curve")
+    grid = np.arange(ratio.size) * step_s
+    new = np.concatenate([[0.0], np.cumsum(step_s / ratio[:-1])])
+
+    def w(t: np.ndarray | float) -> np.ndarray:
+        t = np.asarray(t, dtype=np.float64)
+        beyond = np.maximum(t - grid[-1], 0.0) / ratio[-1]
+        return np.interp(t, grid, new) + beyond
+
+    events = [(float(w(t)), p, k, v) for t, p, k, v in g.events]
+    duration = float(w(g.duration_s))
+    mean_ratio = g.duration_s / duration if duration > 0 else 1.0
+    return Groove(g.name, events, w(g.beats_s), g.positions.copy(), duration, g.bpm * mean_ratio)
+
+
 def _pick_layer(layers: list[tuple[int, np.ndarray]], vel: int) -> tuple[np.ndarray, float]:
     for vmax, wav in layers:
         if vel <= vmax:
