@@ -77,6 +77,9 @@ SETS = {
 #: A tempo-map reading counts as right within this relative error (mir_eval's tempo tolerance).
 TEMPO_TOLERANCE = 0.08
 CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal"}
+#: Annotated class9 -> the analysis' ``detail`` it should get (kick and snare have one class9 each).
+DETAIL_OF_CLASS9 = {"HHC": "hihat_closed", "HHO": "hihat_open", "HT": "tom_high", "MT": "tom_mid",
+                    "LT": "tom_floor", "CR": "crash", "RD": "ride"}
 
 
 @dataclass
@@ -86,6 +89,7 @@ class SetStats:
     lib_beat_f: list[float] = field(default_factory=list)
     lib_down_f: list[float] = field(default_factory=list)
     drum_f: dict[str, list[float]] = field(default_factory=dict)
+    detail_counts: dict[str, np.ndarray] = field(default_factory=dict)  # detail -> (hits, refs, ests)
     tempo_acc: list[float] = field(default_factory=list)
     tempo_acc_octave: list[float] = field(default_factory=list)
     audio_s: float = 0.0
@@ -108,6 +112,18 @@ def read_annotations(stem: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
             for row in csv.DictReader(fh, delimiter="\t"):
                 onsets[CLASS5[row["class5"]]].append(float(row["time"]))
     return ann[:, 0], ann[:, 1].astype(int), {k: np.asarray(v) for k, v in onsets.items()}
+
+
+def read_detail_onsets(stem: Path) -> dict[str, np.ndarray]:
+    """Annotated onset times per finer class (:data:`DETAIL_OF_CLASS9`) from ``X.onsets.tsv``."""
+    out: dict[str, list[float]] = {d: [] for d in DETAIL_OF_CLASS9.values()}
+    path = stem.with_suffix(".onsets.tsv")
+    if path.exists():
+        with path.open() as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                if row.get("class9") in DETAIL_OF_CLASS9:
+                    out[DETAIL_OF_CLASS9[row["class9"]]].append(float(row["time"]))
+    return {k: np.sort(np.asarray(v)) for k, v in out.items()}
 
 
 def tempo_map_accuracy(ref_beats_s: np.ndarray, starts_s: np.ndarray, bpms: np.ndarray, *,
@@ -279,6 +295,12 @@ def main() -> int:
                                                          scale=1 / 3 if meter == "6/8" else 1)
                     st.tempo_acc.append(acc)
                     st.tempo_acc_octave.append(acc_octave)
+                    for detail, ref_on in read_detail_onsets(stem).items():
+                        est_on = np.sort([d.time_s for d in a.drums if d.detail == detail])
+                        hits = len(mir_eval.util.match_events(ref_on, est_on, 0.05)) if (
+                            ref_on.size and len(est_on)) else 0
+                        counts = st.detail_counts.setdefault(detail, np.zeros(3, dtype=int))
+                        counts += (hits, ref_on.size, len(est_on))
                     line += f"  beat F {st.beat_f[-1]:.3f} down F {st.down_f[-1]:.3f} tempo {acc:.2f}"
                     if source == next(iter(analyzers)) and not args.no_librosa:
                         lib.beat_f.append(mir_eval.beat.f_measure(ref_b, lib_beats))
@@ -303,6 +325,9 @@ def main() -> int:
                 print(f"[{source}] tempo map right (±{TEMPO_TOLERANCE:.0%}) {np.mean(st.tempo_acc):.3f} "
                       f"of the beat intervals, any octave {np.mean(st.tempo_acc_octave):.3f}")
                 print(f"[{source}] drum onset F {drums}  mean(KD,SD,HH)={np.mean(km) if km else 0:.3f}")
+                details = " ".join(f"{k}={2 * h / max(r + e, 1):.3f}"
+                                   for k, (h, r, e) in st.detail_counts.items() if r)
+                print(f"[{source}] finer classes, onset F over the set's summed counts: {details}")
         if not args.no_librosa:
             first_stats = next(iter(stats.values()))
             lib_speed = first_stats.audio_s / lib.lib_s if lib.lib_s else 0.0
