@@ -172,6 +172,51 @@ def widen_state_dict(sd: dict[str, np.ndarray], channels: int, rng: np.random.Ge
     return out
 
 
+def deepen_state_dict(sd: dict[str, np.ndarray], dilations: tuple[int, ...], rng: np.random.Generator, *,
+                      scale: float = 0.1) -> dict[str, np.ndarray]:
+    """Function-preserving deepening: append residual blocks so that the network has ``len(dilations)``.
+
+    The trained blocks keep their weights (their dilations must be the first
+    ones of ``dilations``); each new block gets small random dilated-conv
+    weights (``scale`` times the standard deviation of the last trained block's)
+    and a zero 1x1 mix, so it adds nothing at step 0: the deeper network
+    computes exactly the old function, with a longer receptive field to learn into.
+
+    Parameters
+    ----------
+    sd
+        Torch-layout state dict as numpy arrays (:func:`finalize.torch_state_dict`).
+    dilations
+        The new network's dilations.
+    rng
+        Source of the random weights.
+    scale
+        Random weights' standard deviation relative to the last trained block's.
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        The deepened state dict.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If the trained network has more blocks than ``dilations``.
+    """
+    old = sum(1 for k in sd if k.startswith("dil.") and k.endswith(".weight"))
+    if old > len(dilations):
+        raise InvalidArgumentError(f"cannot deepen {old} blocks to {len(dilations)}")
+    out = dict(sd)
+    last = np.asarray(sd[f"dil.{old - 1}.weight"], dtype=np.float32)
+    std = float(last.std()) * scale
+    for i in range(old, len(dilations)):
+        out[f"dil.{i}.weight"] = (rng.standard_normal(last.shape) * std).astype(np.float32)
+        out[f"dil.{i}.bias"] = np.zeros(last.shape[0], dtype=np.float32)
+        out[f"mix.{i}.weight"] = np.zeros((last.shape[0], last.shape[0], 1), dtype=np.float32)
+        out[f"mix.{i}.bias"] = np.zeros(last.shape[0], dtype=np.float32)
+    return out
+
+
 def augment(x: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
     """Random gain, spectral tilt, band EQ and noise floor on log filterbank crops (B, T, bands), in place.
 
@@ -242,13 +287,16 @@ def main() -> None:
     ap.add_argument("--snapshot-minutes", type=float, default=0.0,
                     help="also export the current weights every this many minutes to <export>_t<minute>.npz "
                          "(to compare checkpoints by threshold-tuned F afterwards); 0: off")
+    ap.add_argument("--dilations", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64],
+                    help="dilations of the residual blocks; with --init, blocks beyond the trained ones are "
+                         "appended without changing the output (a longer receptive field)")
     ap.add_argument("--tom-cymbal-weight", type=float, default=1.0,
                     help="loss weight of the tom and cymbal outputs (kick/snare/hi-hat: 1)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    dilations = (1, 2, 4, 8, 16, 32, 64)
+    dilations = tuple(args.dilations)
     seen: set[str] = set()
     items = load_shards(args.data, seen)
     train = [it for it in items if not it["tune"]]
@@ -268,9 +316,13 @@ def main() -> None:
         if sd["inp.weight"].shape[0] != args.channels:
             sd = widen_state_dict(sd, args.channels, np.random.default_rng(args.seed + 7),
                                   scale=args.widen_scale)
+        trained = tuple(int(d) for d in init["dilations"])
+        if trained != dilations[:len(trained)]:
+            raise InvalidArgumentError(f"--dilations must start with the trained ones {trained}")
+        sd = deepen_state_dict(sd, dilations, np.random.default_rng(args.seed + 11), scale=args.widen_scale)
         model.load_numpy(sd)
-        print(f"initialised from {args.init} ({init['inp_w'].shape[0]} -> {args.channels} channels)",
-              flush=True)
+        print(f"initialised from {args.init} ({init['inp_w'].shape[0]} -> {args.channels} channels, "
+              f"{len(trained)} -> {len(dilations)} blocks)", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     weights = torch.ones(len(OUTPUTS))
     weights[BEAT] = weights[DOWNBEAT] = 0.5
