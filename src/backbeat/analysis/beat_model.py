@@ -3,7 +3,7 @@
 A dilated temporal conv net of the same layout as the drum model
 (:class:`backbeat.analysis.nn.TCN`), trained only for beats and downbeats
 (``training/train_beats.py``) with dilations up to 512 frames, so one output
-frame sees ±10 s of the song instead of the drum model's ±1.3 s: enough to
+frame sees ±10 s of the song instead of the drum model's ±5.1 s: enough to
 hear whole bars and settle beat versus off-beat and half versus double tempo.
 Two such networks ship (:data:`BEAT_MODEL_PATHS`: 32 channels trained on three
 rendered sets, 48 channels trained on four) and their outputs are averaged.
