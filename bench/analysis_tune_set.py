@@ -32,7 +32,7 @@ from render import (  # noqa: E402
     render_drums,
 )
 
-#: Training kits the sampler renders (all have a cached bank; AVL Black Pearl is rendered by fluidsynth).
+#: Training kits the tuning sets are drummed on (AVL Black Pearl left out, as when cache/tune was made).
 SAMPLER_KITS = tuple(k for k in TRAIN_KITS if k != "avl_black_pearl")
 
 
@@ -48,7 +48,7 @@ def tune_grooves(n: int, *, min_s: float = 30.0) -> list[tuple[str, Path]]:
 
 
 def tune_excerpts(n: int, *, crops: int = 4) -> list[tuple[str, Groove]]:
-    """Excerpts of the first ``n`` tuning grooves: 30-45 s each, from the first downbeat after 45 s steps."""
+    """Excerpts of the first ``n`` tuning grooves: 20-45 s each, from the first downbeat after 45 s steps."""
     jobs = []
     for name, path in tune_grooves(n, min_s=20.0):
         full = load_groove(path, name=name)

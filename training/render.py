@@ -77,8 +77,8 @@ def warp(g: Groove, tempo_ratio: np.ndarray, *, step_s: float = 0.001) -> Groove
 
     Every event and beat moves to ``w(t) = integral of 1 / ratio`` over its
     original time, so notes and annotations stay exactly aligned (nothing is
-    time-stretched in audio). ``tempo_ratio`` must cover ``g.duration_s``
-    (the last value holds after it) and be positive.
+    time-stretched in audio). ``tempo_ratio`` must be positive; times past
+    its end keep its last value.
     """
     ratio = np.asarray(tempo_ratio, dtype=np.float64)
     if ratio.ndim != 1 or ratio.size < 2 or np.any(ratio <= 0):
