@@ -31,7 +31,7 @@ The bar-start cues (crash, tom fill, kick just after the beat;
 On the tuning sets the fused path (two beat networks averaged, since
 2026-11-24; sixth-stage drum model) gives beat F / downbeat F 0.915 / 0.839
 (dev-renders), 0.878 / 0.756 (tune-drums), 0.934 / 0.902 (tune-mix), 0.970 / 0.739
-(eval-drums), 0.892 / 0.782 (eval-mix); on the held-out eval2 sets 0.829 / 0.771
+(eval-drums), 0.892 / 0.804 (eval-mix); on the held-out eval2 sets 0.829 / 0.771
 (drums) and 0.939 / 0.926 (mixes). When the fused path was chosen (with the first
 network alone), ``"model"`` gave
 0.865 / 0.757, 0.811 / 0.677, 0.842 / 0.815 on the first three sets; without the
