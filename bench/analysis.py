@@ -255,6 +255,7 @@ def main() -> int:
         for path in files:
             stem = path.with_suffix("")
             truth = read_annotations(stem)
+            detail_onsets = read_detail_onsets(stem) if truth is not None else {}
             lib_beats = np.zeros(0)
             lib_tempo = 0.0
             if not args.no_librosa:
@@ -295,7 +296,7 @@ def main() -> int:
                                                          scale=1 / 3 if meter == "6/8" else 1)
                     st.tempo_acc.append(acc)
                     st.tempo_acc_octave.append(acc_octave)
-                    for detail, ref_on in read_detail_onsets(stem).items():
+                    for detail, ref_on in detail_onsets.items():
                         est_on = np.sort([d.time_s for d in a.drums if d.detail == detail])
                         hits = len(mir_eval.util.match_events(ref_on, est_on, 0.05)) if (
                             ref_on.size and len(est_on)) else 0

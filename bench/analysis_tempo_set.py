@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from analysis_tune_set import SAMPLER_KITS, tune_excerpts  # noqa: E402
-from build_eval_set import excerpt, render_sf2_real, write_set_item  # noqa: E402
+from build_eval_set import excerpt, render_sf2_real, write_index, write_set_item  # noqa: E402
 from kits import CACHE, SF2_KITS  # noqa: E402
 from render import GMD_DIR, Groove, render_drums, warp  # noqa: E402
 
@@ -99,11 +99,7 @@ def main() -> None:
             d = render_sf2_real(wg, kit) if real else render_drums(wg, kit, rng)
             row = write_set_item(out, sub, f"{name}__{kind}", d, wg, kit, rng)
             index.append((*row, kind, round(change, 3)))
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "index.csv").open("w") as f:
-        f.write("set,name,kit,duration_s,n_onsets,bpm,kind,change\n")
-        for row in index:
-            f.write(",".join(map(str, row)) + "\n")
+    write_index(out, index, extra_columns=("kind", "change"))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import csv
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -113,11 +114,12 @@ def write_set_item(out: Path, sub: str, name: str, drums: np.ndarray, g: Groove,
     return (sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2))
 
 
-def write_index(out: Path, rows: list[tuple[str, str, str, float, int, float]]) -> None:
-    """``out/index.csv``: one line per written item."""
+def write_index(out: Path, rows: Sequence[tuple[object, ...]], *,
+                extra_columns: tuple[str, ...] = ()) -> None:
+    """``out/index.csv``: one line per item (a :func:`write_set_item` row, then ``extra_columns``)."""
     out.mkdir(parents=True, exist_ok=True)
     with (out / "index.csv").open("w") as f:
-        f.write("set,name,kit,duration_s,n_onsets,bpm\n")
+        f.write(",".join(("set", "name", "kit", "duration_s", "n_onsets", "bpm", *extra_columns)) + "\n")
         for row in rows:
             f.write(",".join(map(str, row)) + "\n")
 

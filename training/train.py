@@ -279,7 +279,8 @@ def main() -> None:
                     help="start from exported .npz weights (fine-tuning); a narrower network is widened to "
                          "--channels without changing its output (new channels start near zero)")
     ap.add_argument("--widen-scale", type=float, default=0.1,
-                    help="new channels' random input weights, relative to the layer's trained weights' std")
+                    help="new channels' (and new blocks') random input weights, relative to the trained "
+                         "weights' std")
     ap.add_argument("--augment", type=float, default=0.0,
                     help="probability of random gain / tilt / EQ / noise floor on a training crop")
     ap.add_argument("--val-batches", type=int, default=3,
@@ -318,7 +319,7 @@ def main() -> None:
                                   scale=args.widen_scale)
         trained = tuple(int(d) for d in init["dilations"])
         if trained != dilations[:len(trained)]:
-            raise InvalidArgumentError(f"--dilations must start with the trained ones {trained}")
+            ap.error(f"--dilations must start with the trained network's {' '.join(map(str, trained))}")
         sd = deepen_state_dict(sd, dilations, np.random.default_rng(args.seed + 11), scale=args.widen_scale)
         model.load_numpy(sd)
         print(f"initialised from {args.init} ({init['inp_w'].shape[0]} -> {args.channels} channels, "
