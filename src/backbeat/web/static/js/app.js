@@ -321,32 +321,37 @@ $("#mic-enable").addEventListener("click", async () => {
   catch (err) { $("#mic-last").textContent = `microphone unavailable: ${err.message}`; mic = null; }
 });
 
+/** Keep a device's offsets and show them (the record of GET or PUT .../calibration). */
+function renderCalibration(device, c) {
+  state.calibrations[device] = c;
+  $("#cal-audio").textContent = Math.round(c.audio_offset_ms);
+  $("#cal-video").textContent = Math.round(c.video_offset_ms);
+}
 async function showCalibration() {
   const device = $("#cal-device").value;
-  try {
-    const c = await api.calibration(device);
-    state.calibrations[device] = c;
-    $("#cal-audio").textContent = Math.round(c.audio_offset_ms);
-    $("#cal-video").textContent = Math.round(c.video_offset_ms);
-  } catch (err) { $("#cal-status").textContent = err.message; }
+  try { renderCalibration(device, await api.calibration(device)); }
+  catch (err) { $("#cal-status").textContent = err.message; }
 }
 $("#cal-device").addEventListener("change", showCalibration);
 const calStatus = (t) => { $("#cal-status").textContent = t; };
+// A finished run shows the saved offsets before its status line, so the two never disagree.
 $("#cal-audio-btn").addEventListener("click", async () => {
   calStatus("Listen… tap on every click.");
+  const device = $("#cal-device").value;
   try {
-    const c = await calibrateAudio($("#cal-device").value, calStatus);
+    const c = await calibrateAudio(device, calStatus);
+    renderCalibration(device, c);
     calStatus(`Audio offset ${Math.round(c.audio_offset_ms)} ms from ${c.used} of ${c.taps} taps.`);
-  } catch (err) { calStatus(err.message); }
-  showCalibration();
+  } catch (err) { calStatus(err.message); showCalibration(); }
 });
 $("#cal-video-btn").addEventListener("click", async () => {
   calStatus("Watch the circle… tap when it flashes.");
+  const device = $("#cal-device").value;
   try {
-    const c = await calibrateVideo($("#cal-device").value, $("#cal-flash"), calStatus);
+    const c = await calibrateVideo(device, $("#cal-flash"), calStatus);
+    renderCalibration(device, c);
     calStatus(`Video offset ${Math.round(c.video_offset_ms)} ms from ${c.used} of ${c.taps} taps.`);
-  } catch (err) { calStatus(err.message); }
-  showCalibration();
+  } catch (err) { calStatus(err.message); showCalibration(); }
 });
 
 // ---------------------------------------------------------------- start
