@@ -19,6 +19,9 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
   tempo step, ramp or drift (``bench/analysis_tempo_set.py``). TUNING DATA.
 * ``eval2-tempo-drums``, ``eval2-tempo-mix``: cache/eval2_tempo/{drums,mix}, the eval2 grooves and kits
   with a tempo step, ramp or drift (``bench/analysis_tempo_set.py --source eval2``). HELD OUT.
+* ``chart-drums``, ``chart-mix``: cache/chart_set/{drums,mix}, real songs' drum parts from the
+  community charts played with the held-out kits (``bench/analysis_chart_set.py``): fills,
+  crashes, odd bars and the tempo maps of bands without a click. HELD OUT (from 2026-11-24).
 * ``real-songs``: ../shared/data/real-songs, no annotations: tempo and time only.
 
 Per set it prints beat F (mir_eval, ±70 ms), downbeat F (±70 ms), drum onset F
@@ -72,6 +75,8 @@ SETS = {
     "tune-tempo-mix": (ROOT / "cache" / "tune_tempo" / "mix", "*.flac", True),
     "eval2-tempo-drums": (ROOT / "cache" / "eval2_tempo" / "drums", "*.flac", False),
     "eval2-tempo-mix": (ROOT / "cache" / "eval2_tempo" / "mix", "*.flac", False),
+    "chart-drums": (ROOT / "cache" / "chart_set" / "drums", "*.flac", False),
+    "chart-mix": (ROOT / "cache" / "chart_set" / "mix", "*.flac", False),
     "real-songs": (SHARED / "real-songs", "*.ogg", False),
 }
 #: A tempo-map reading counts as right within this relative error (mir_eval's tempo tolerance).
