@@ -130,6 +130,24 @@ def test_bad_beat_source() -> None:
         Analyzer(beat_source="psychic", use_drum_model=False)
 
 
+@pytest.mark.parametrize("hint", [54.0, 216.0, float("nan")])
+def test_tempo_hint_outside_the_range_is_refused(hint: float) -> None:
+    with pytest.raises(InvalidArgumentError, match="tempo hint must be 55-215 BPM"):
+        Analyzer(use_drum_model=False, beat_source="dsp", tempo_hint_bpm=hint)
+
+
+@pytest.mark.parametrize(("hint", "level"), [(100.0, 1.0), (180.0, 2.0), (115.0, 1.0)])
+def test_tempo_hint_chooses_the_octave(tmp_path: Path, hint: float, level: float) -> None:
+    """A 96 BPM kit with a hint near 96 stays there; a hint near 192 gives twice as many beats."""
+    x, beats = drum_song(24.0, bpm=96.0)
+    a = Analyzer(use_drum_model=False, beat_source="dsp", tempo_hint_bpm=hint).analyze(
+        _write(tmp_path, "hint.wav", x))
+    assert a.tempo_map[0].bpm == pytest.approx(96.0 * level, rel=0.02)
+    est = np.array([b.time_s for b in a.beats])
+    if level == 1.0:
+        assert mir_eval.beat.f_measure(beats, est) > 0.95
+
+
 def test_tempo_summary() -> None:
     assert tempo_segments_summary(()) == "no tempo"
     assert tempo_segments_summary((TempoSegment(0, 120.0),)) == "120.0 BPM 4/4"

@@ -135,3 +135,16 @@ def test_beat_model_source_from_the_cli(batch: dict[str, Path], tmp_path: Path) 
     beats = np.array([b["time_s"] for b in data["beats"]])
     assert len(beats) > 8
     assert abs(float(np.median(np.diff(beats))) - 0.5) < 0.03  # 120 BPM clicks
+
+
+def test_tempo_hint_from_the_cli(batch: dict[str, Path], tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "hint"
+    assert main(["analyze", str(batch["good1"]), "-o", str(out), "--tempo-hint", "300"]) == 1
+    assert "tempo hint must be 55-215 BPM, got 300" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["analyze", str(batch["good1"]), "-o", str(out), "--tempo-hint", "62", "-q"]) == 0
+    data = json.loads((out / "good1.json").read_text())
+    assert data["extra"]["tempo_hint_bpm"] == 62.0
+    beats = np.array([b["time_s"] for b in data["beats"]])
+    assert abs(float(np.median(np.diff(beats))) - 1.0) < 0.05  # 120 BPM clicks, counted in halves

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEV_RENDER = DATA / "dev-renders" / "drummer1__session1__126"  # funk, 125 BPM, kick/snare/hi-hat
 REAL_SONG = DATA / "real-songs" / "admiralbob77_-_Choice_-_Drum-bass.hq.ogg"
+FAST_RENDER = DATA / "dev-renders" / "drummer7__session2__100"  # pop, 142 BPM, read at 71 without a hint
 CLASS5 = {"KD": Instrument.KICK, "SD": Instrument.SNARE, "HH": Instrument.HIHAT,
           "TT": Instrument.TOM, "CY": Instrument.CYMBAL}
 
@@ -68,6 +69,20 @@ def test_dev_render_beats_and_drums() -> None:
     assert acc.drums[Instrument.KICK].f_measure >= 0.85
     assert acc.drums[Instrument.SNARE].f_measure >= 0.65
     assert acc.drums[Instrument.HIHAT].f_measure >= 0.70
+
+
+def test_tempo_hint_picks_the_beat_level() -> None:
+    """A fast groove the analysis reads at half speed on its own comes out at its tempo with a rough hint."""
+    from backbeat.services.analyze import analyze
+
+    _need(FAST_RENDER.with_suffix(".flac"))
+    truth = _dev_render_truth(FAST_RENDER, 30.0)
+    plain = analyze(FAST_RENDER.with_suffix(".flac"))
+    hinted = analyze(FAST_RENDER.with_suffix(".flac"), tempo_hint_bpm=130.0)
+    assert plain.tempo_map[0].bpm == pytest.approx(71.0, rel=0.05)  # if this fails, the default improved
+    assert hinted.tempo_map[0].bpm == pytest.approx(142.0, rel=0.03)
+    assert hinted.extra["tempo_hint_bpm"] == 130.0
+    assert score_analysis(hinted, truth).beats.f_measure >= 0.95
 
 
 def test_real_mix_agrees_with_an_independent_tracker() -> None:

@@ -210,12 +210,13 @@ def tempo_salience(activation: np.ndarray, *, fps: float = FPS, min_bpm: float =
 
 
 def estimate_tempo(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MIN_BPM,
-                   max_bpm: float = MAX_BPM, prior_octaves: float = PRIOR_OCTAVES) -> float:
+                   max_bpm: float = MAX_BPM, prior_bpm: float = PRIOR_BPM,
+                   prior_octaves: float = PRIOR_OCTAVES) -> float:
     """Dominant tempo of an activation in BPM (see :func:`tempo_salience`)."""
     periods, sal = tempo_salience(activation, fps=fps, min_bpm=min_bpm, max_bpm=max_bpm,
-                                  prior_octaves=prior_octaves)
+                                  prior_bpm=prior_bpm, prior_octaves=prior_octaves)
     if not np.any(sal > 0):
-        return PRIOR_BPM
+        return prior_bpm
     k = int(np.argmax(sal))
     # Parabolic refinement around the best integer period.
     p = float(periods[k])
@@ -536,7 +537,8 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
                 max_bpm: float = MAX_BPM, tempo_spread: float = 1.4,
                 transition_lambda: float = 300.0, observation_lambda: int = 16,
                 tempo_bpm: float | None = None, anchor: np.ndarray | None = None,
-                pool: int = 1, prior_octaves: float = PRIOR_OCTAVES) -> BeatTrack:
+                pool: int = 1, prior_bpm: float = PRIOR_BPM,
+                prior_octaves: float = PRIOR_OCTAVES) -> BeatTrack:
     """Track beats in an activation.
 
     Bar positions are not decided here (every beat gets position 1 .. 4
@@ -557,8 +559,9 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
         The decoder searches ``[T / spread, T * spread]`` around the global tempo ``T``.
     tempo_bpm
         Global tempo if known; else estimated with :func:`estimate_tempo`.
-    prior_octaves
-        Width of the tempo prior of that estimate (:func:`tempo_salience`).
+    prior_bpm, prior_octaves
+        Centre (BPM) and width (octaves) of the tempo prior of that estimate
+        (:func:`tempo_salience`).
     pool
         Decode at ``fps / pool`` frames per second on the max-pooled
         activation (4x fewer operations for ``pool=2``); beats are then
@@ -583,8 +586,10 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
         raise InvalidArgumentError(f"tempo_spread must be >= 1, got {tempo_spread}")
     if act.size < 2 or not np.any(act > 0):
         return BeatTrack(np.zeros(0), np.zeros(0, dtype=np.int64), ())
-    t0 = tempo_bpm if tempo_bpm is not None else estimate_tempo(act, fps=fps, min_bpm=min_bpm,
-                                                              max_bpm=max_bpm, prior_octaves=prior_octaves)
+    t0 = tempo_bpm
+    if t0 is None:
+        t0 = estimate_tempo(act, fps=fps, min_bpm=min_bpm, max_bpm=max_bpm, prior_bpm=prior_bpm,
+                            prior_octaves=prior_octaves)
     lo = max(min_bpm * 0.9, t0 / tempo_spread)
     hi = min(max_bpm * 1.1, t0 * tempo_spread)
     div = max(1, int(pool))

@@ -74,8 +74,18 @@ BEAT_MODEL_OFFBEAT_VOTE = False
 #: groove, a 4/4 groove that was read as 3/4 at 3:2, a mix that was tracked on the off-beat) and no
 #: file of the tuning sets gets worse (bench/analysis.py; docs/BENCHMARKS.md, ninth round).
 BEAT_NET_PRIOR_OCTAVES = 0.8
+#: Width (octaves) of the tempo prior around a user's tempo hint: narrow enough that the beat level
+#: nearest the hint wins (twice or half the hint is weighted 3e-4), wide enough for a rough hint.
+TEMPO_HINT_OCTAVES = 0.25
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
+
+
+def check_tempo_hint(tempo_hint_bpm: float | None) -> None:
+    """Raise :class:`InvalidArgumentError` unless the hint is None or within the analysed tempo range."""
+    if tempo_hint_bpm is not None and not beats_mod.MIN_BPM <= tempo_hint_bpm <= beats_mod.MAX_BPM:
+        raise InvalidArgumentError(f"tempo hint must be {beats_mod.MIN_BPM:.0f}-{beats_mod.MAX_BPM:.0f} BPM, "
+                                   f"got {tempo_hint_bpm:g}")
 
 
 def chunked_log_filterbank(samples: np.ndarray, *, sr: int = SR,
@@ -148,14 +158,22 @@ class Analyzer:
         and bar positions come from the beat network alone (or, without it,
         beats and bars from the DSP activation); ``Analysis.extra["warnings"]``
         says so.
+    tempo_hint_bpm
+        The song's tempo in BPM if the user knows it, roughly: it picks the
+        beat level (say 170 rather than 85 for a fast punk song, which
+        the analysis on its own tends to halve); beats and tempo changes
+        still come from the audio. ``None``: no hint.
     """
 
     def __init__(self, *, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
-                 beat_source: str = "auto", use_drum_model: bool = True) -> None:
+                 beat_source: str = "auto", use_drum_model: bool = True,
+                 tempo_hint_bpm: float | None = None) -> None:
         if beat_source not in BEAT_SOURCES:
             raise InvalidArgumentError(f"beat_source must be one of {BEAT_SOURCES}, got {beat_source!r}")
+        check_tempo_hint(tempo_hint_bpm)
         self.max_duration_s = max_duration_s
         self.beat_source = beat_source
+        self.tempo_hint_bpm = tempo_hint_bpm
         self.model: Any = None
         self.model_problem = ""
         if use_drum_model:
@@ -285,6 +303,8 @@ class Analyzer:
             "meter": f"{meter.beats_per_bar}/{meter.beat_unit}",
             "beat_source": self.effective_beat_source(acts),
         }
+        if self.tempo_hint_bpm is not None:
+            extra["tempo_hint_bpm"] = self.tempo_hint_bpm
         if warnings:
             extra["warnings"] = warnings
         return Analysis(
@@ -312,7 +332,9 @@ class Analyzer:
         from backbeat.analysis.beat_model import bar_positions
 
         bacts = self.beat_model.activations(features)
-        all_beats = beats_mod.track_beats(bacts.beat, fps=FPS, prior_octaves=BEAT_NET_PRIOR_OCTAVES).beats_s
+        prior_bpm, prior_octaves = self._tempo_prior(BEAT_NET_PRIOR_OCTAVES)
+        all_beats = beats_mod.track_beats(bacts.beat, fps=FPS, prior_bpm=prior_bpm,
+                                          prior_octaves=prior_octaves).beats_s
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
             all_beats = _offbeat_vote(all_beats, acts)
         beat_times = all_beats[all_beats < duration_s]
@@ -332,13 +354,20 @@ class Analyzer:
                                duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
         """Beats, bar positions and meter from the drum model's outputs or the DSP activation."""
         activation = self.beat_activation(features, acts)
+        prior_bpm, prior_octaves = self._tempo_prior(beats_mod.PRIOR_OCTAVES)
+        anchor = None if acts is not None else beats_mod.low_band_activation(features)
+        all_beats = beats_mod.track_beats(activation, fps=FPS, anchor=anchor, prior_bpm=prior_bpm,
+                                          prior_octaves=prior_octaves).beats_s
         if acts is not None:
-            all_beats = _offbeat_vote(beats_mod.track_beats(activation, fps=FPS).beats_s, acts)
-        else:
-            anchor = beats_mod.low_band_activation(features)
-            all_beats = beats_mod.track_beats(activation, fps=FPS, anchor=anchor).beats_s
+            all_beats = _offbeat_vote(all_beats, acts)
         beat_times = all_beats[all_beats < duration_s]
         return (beat_times, *_bar_positions(beat_times, features, acts))
+
+    def _tempo_prior(self, octaves: float) -> tuple[float, float]:
+        """Centre (BPM) and width (octaves) of the tempo prior: default, ``octaves`` wide, or the hint's."""
+        if self.tempo_hint_bpm is None:
+            return beats_mod.PRIOR_BPM, octaves
+        return self.tempo_hint_bpm, TEMPO_HINT_OCTAVES
 
     def effective_beat_source(self, acts: Any) -> str:
         """Which activation drives the beat tracker for these activations."""

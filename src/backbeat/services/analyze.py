@@ -23,27 +23,28 @@ if TYPE_CHECKING:
     from backbeat.analysis.pipeline import Analyzer
 
 _lock = threading.Lock()
-_default: dict[tuple[float | None, str], Analyzer] = {}
+_default: dict[tuple[float | None, str, float | None], Analyzer] = {}
 
 #: Default duration limit (seconds), same as :data:`backbeat.analysis.audio.DEFAULT_MAX_DURATION_S`.
 DEFAULT_MAX_DURATION_S = 20 * 60.0
 
 
-def _analyzer(max_duration_s: float | None, beat_source: str) -> Analyzer:
-    """A shared analyser per settings (the model is loaded once per process)."""
+def _analyzer(max_duration_s: float | None, beat_source: str, tempo_hint_bpm: float | None) -> Analyzer:
+    """A shared analyser per settings (the models are loaded once per process)."""
     from backbeat.analysis.pipeline import Analyzer
 
-    key = (max_duration_s, beat_source)
+    key = (max_duration_s, beat_source, tempo_hint_bpm)
     with _lock:
         a = _default.get(key)
         if a is None:
-            a = Analyzer(max_duration_s=max_duration_s, beat_source=beat_source)
+            a = Analyzer(max_duration_s=max_duration_s, beat_source=beat_source,
+                         tempo_hint_bpm=tempo_hint_bpm)
             _default[key] = a
     return a
 
 
 def analyze(path: str | Path, *, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
-            beat_source: str = "auto") -> Analysis:
+            beat_source: str = "auto", tempo_hint_bpm: float | None = None) -> Analysis:
     """Analyse one audio file: tempo map, beats with bar positions, drum hits, sections.
 
     Parameters
@@ -54,6 +55,9 @@ def analyze(path: str | Path, *, max_duration_s: float | None = DEFAULT_MAX_DURA
         Longest audio accepted, seconds (``None``: no limit).
     beat_source
         ``"auto"``, ``"dsp"``, ``"model"`` or ``"mean"`` (see :mod:`backbeat.analysis.pipeline`).
+    tempo_hint_bpm
+        The song's rough tempo (BPM) if known: it picks the beat level, e.g. 170
+        rather than 85 (see :class:`~backbeat.analysis.pipeline.Analyzer`).
 
     Returns
     -------
@@ -64,8 +68,10 @@ def analyze(path: str | Path, *, max_duration_s: float | None = DEFAULT_MAX_DURA
     AudioError
         Its subclasses name the file and the problem (not audio, corrupt,
         silent or too short, too long).
+    InvalidArgumentError
+        A tempo hint outside the analysed tempo range.
     """
-    return _analyzer(max_duration_s, beat_source).analyze(path)
+    return _analyzer(max_duration_s, beat_source, tempo_hint_bpm).analyze(path)
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ def analysis_json_text(analysis: Analysis) -> str:
 
 def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_existing: bool = False,
                   beats_tsv: bool = False, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
-                  beat_source: str = "auto",
+                  beat_source: str = "auto", tempo_hint_bpm: float | None = None,
                   on_progress: Callable[[int, int, Result], None] | None = None,
                   on_start: Callable[[int, int, Path], None] | None = None) -> list[Result]:
     """Analyse many files with one analyser, writing ``out_dir/<stem>.json`` for each.
@@ -136,8 +142,8 @@ def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_exis
         Skip files whose JSON already exists.
     beats_tsv
         Also write ``out_dir/<stem>.beats``.
-    max_duration_s, beat_source
-        As in :func:`analyze`.
+    max_duration_s, beat_source, tempo_hint_bpm
+        As in :func:`analyze` (one hint for every file).
     on_progress
         Called after each file with ``(done, total, result)``.
     on_start
@@ -147,9 +153,16 @@ def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_exis
     -------
     list of Result
         One per input, in order. A failed file leaves no output behind.
+
+    Raises
+    ------
+    InvalidArgumentError
+        An output path that is not a folder, or a tempo hint outside the analysed range.
     """
-    from backbeat.analysis.pipeline import tempo_segments_summary
+    from backbeat.analysis.pipeline import check_tempo_hint, tempo_segments_summary
     from backbeat.formats.atomic import atomic_write_text
+
+    check_tempo_hint(tempo_hint_bpm)  # once, not as the same failure for every file
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -174,7 +187,7 @@ def analyze_batch(paths: Sequence[str | Path], out_dir: str | Path, *, skip_exis
         else:
             try:
                 if analyzer is None:
-                    analyzer = _analyzer(max_duration_s, beat_source)
+                    analyzer = _analyzer(max_duration_s, beat_source, tempo_hint_bpm)
                 analysis = analyzer.analyze(path)
                 written = [atomic_write_text(json_path, analysis_json_text(analysis))]
                 if beats_tsv:
