@@ -24,6 +24,11 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
   crashes, odd bars and the tempo maps of bands without a click. HELD OUT (from 2026-11-24).
 * ``real-songs``: ../shared/data/real-songs, no annotations: tempo and time only.
 
+``--hint-from-truth`` also runs every beat source with a tempo hint (the
+annotated tempo rounded to 10 BPM, as a user who knows it would give it;
+label ``<source>+hint``): an oracle for the beat level that shows how much of
+a set's miss is the tempo octave.
+
 Per set it prints beat F (mir_eval, ±70 ms), downbeat F (±70 ms), drum onset F
 per class (±50 ms) and the mean of kick/snare/hi-hat, speed (× real time) and
 the tempo map's accuracy (share of the annotated beat intervals whose tempo the
@@ -216,6 +221,11 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true", help="also measure peak memory on a 60-minute file")
     parser.add_argument("--per-file", action="store_true", help="print a line per file")
     parser.add_argument("--no-librosa", action="store_true")
+    parser.add_argument("--hint-from-truth", action="store_true",
+                        help="also run each beat source with a tempo hint (label '<source>+hint'): the "
+                             "annotated tempo rounded to 10 BPM, as a user who knows the song's rough "
+                             "tempo would give it; an oracle for the beat level, not a figure of the "
+                             "analysis on its own")
     args = parser.parse_args()
 
     import mir_eval
@@ -256,6 +266,8 @@ def main() -> int:
             continue
         print(f"\n== {set_name}: {len(files)} files ({'TUNING set' if tuning else 'not used for tuning'})")
         stats = {s: SetStats() for s in analyzers}
+        if args.hint_from_truth:
+            stats.update({f"{s}+hint": SetStats() for s in analyzers})
         lib = SetStats()
         for path in files:
             stem = path.with_suffix("")
@@ -266,7 +278,12 @@ def main() -> int:
             if not args.no_librosa:
                 lib_beats, lib_tempo, secs = librosa_beats(path)
                 lib.lib_s += secs
-            for source, analyzer in analyzers.items():
+            runs = list(analyzers.items())
+            if args.hint_from_truth and truth is not None:
+                true_bpm = 60.0 / float(np.median(np.diff(truth[0])))
+                hint = float(np.clip(10 * round(true_bpm / 10), 55, 215))
+                runs += [(f"{s}+hint", Analyzer(beat_source=s, tempo_hint_bpm=hint)) for s in analyzers]
+            for source, analyzer in runs:
                 st = stats[source]
                 t = time.perf_counter()
                 c = time.process_time()
