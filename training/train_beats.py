@@ -11,8 +11,10 @@ training set (``cache/dataset/shard_*.npz``, ``training/build_dataset.py``):
 
 Augmentation: tempo change by resampling the feature frames (linear
 interpolation, stretch factor log-uniform in ``±--stretch``), so the beats of
-every groove are also seen at other tempi; a random band of filterbank bands
-is blanked now and then.
+every groove are also seen at other tempi; with ``--tempo-range LO HI`` each
+crop is instead stretched towards a tempo drawn log-uniform in LO..HI BPM, so
+fast tempi, rare in Groove MIDI, are seen as often as slow ones; a random band
+of filterbank bands is blanked now and then.
 
 The ``item_tune`` items (~5 % of the grooves, never trained on) are the
 validation set: the checkpoint with the lowest validation loss is exported as a
@@ -90,12 +92,25 @@ def stretched(item: dict, r: float) -> tuple[np.ndarray, np.ndarray]:
     return g, targets(item["beats"] * r, item["down"], m)
 
 
-def batch(items: list[dict], rng: np.random.Generator, bs: int, length: int, stretch: float):
+def stretch_factor(item: dict, rng: np.random.Generator, stretch: float,
+                   tempo_range: tuple[float, float] | None) -> float:
+    """Time-stretch factor of one crop: log-uniform in ``±stretch``, or, with ``tempo_range``
+    (lo, hi) in BPM, the factor that brings the item's tempo to a tempo drawn log-uniform in
+    that range, clipped to ``±stretch`` (so every tempo of the range is seen about as often)."""
+    if tempo_range is None:
+        return float(np.exp(rng.uniform(-math.log(stretch), math.log(stretch))))
+    bpm = 60.0 / float(np.median(np.diff(item["beats"])))
+    target = float(np.exp(rng.uniform(math.log(tempo_range[0]), math.log(tempo_range[1]))))
+    return float(np.clip(bpm / target, 1.0 / stretch, stretch))
+
+
+def batch(items: list[dict], rng: np.random.Generator, bs: int, length: int, stretch: float,
+          tempo_range: tuple[float, float] | None = None):
     xs, ys, ms = [], [], []
     n_bands = items[0]["feats"].shape[1]
     for _ in range(bs):
         it = items[int(rng.integers(len(items)))]
-        r = float(np.exp(rng.uniform(-math.log(stretch), math.log(stretch))))
+        r = stretch_factor(it, rng, stretch, tempo_range)
         f, y = stretched(it, r)
         n = len(f)
         x = np.zeros((length, n_bands), dtype=np.float32)
@@ -126,6 +141,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--length", type=int, default=1600, help="crop length in frames")
     ap.add_argument("--stretch", type=float, default=1.25, help="tempo augmentation: max stretch factor")
+    ap.add_argument("--tempo-range", type=float, nargs=2, metavar=("LO", "HI"), default=None,
+                    help="tempo-balanced augmentation: stretch each crop to a tempo drawn log-uniform "
+                         "in LO..HI BPM (clipped to --stretch) instead of a log-uniform stretch")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-every", type=int, default=150)
@@ -182,7 +200,8 @@ def main() -> None:
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        x, y, m = batch(train, rng, args.batch, args.length, args.stretch)
+        x, y, m = batch(train, rng, args.batch, args.length, args.stretch,
+                        tuple(args.tempo_range) if args.tempo_range else None)
         loss = (lossf(model(x), y) * m).sum() / (m.sum() * 2)
         opt.zero_grad()
         loss.backward()
