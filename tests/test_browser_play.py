@@ -433,6 +433,16 @@ def test_upload_with_progress_then_song_is_playable(server: tuple[str, Path], tm
                                "s.textContent.includes('Garage Jam') && s.textContent.includes('expert'))")
         card.click()
         assert "Garage Jam" in page.inner_text("#setup-title")
+        # 120 BPM: twice is beyond the analysed range; half re-analyses it with that tempo hint.
+        assert 110 <= int(page.inner_text("#tempo-bpm").split()[0]) <= 130
+        assert page.is_disabled("#tempo-double")
+        page.click("#tempo-half")
+        page.wait_for_function("!document.querySelector('#setup').classList.contains('hidden') && "
+                               "parseInt(document.querySelector('#tempo-bpm').textContent) < 70",
+                               timeout=120000)
+        assert 55 <= int(page.inner_text("#tempo-bpm").split()[0]) <= 65
+        assert "Garage Jam" in page.inner_text("#setup-title")
+        assert any("Re-analysing Garage Jam" in s for s in page.evaluate("window.__stages"))
         browser.close()
     assert not errors, errors
     assert any("Uploading Garage_Jam.wav" in s for s in stages), stages

@@ -245,3 +245,29 @@ def test_no_demo_starts_with_an_empty_library(tmp_path: Path) -> None:
         maps = c.get("/api/midi-maps").json()
         assert set(maps) == {"gm", "roland", "alesis", "yamaha"} and maps["gm"]["38"] == "red"
     assert (tmp_path / "backbeat.db").is_file()
+
+
+@pytest.mark.slow
+def test_reanalyse_with_a_tempo_hint_keeps_what_was_there(client: TestClient) -> None:
+    """A song read at the wrong beat level is analysed again at the hinted one; nothing older is lost."""
+    services = client.app.state.services  # type: ignore[attr-defined]
+    song = client.get("/api/songs/1").json()
+    bpm = song["bpm"]
+    old_analysis, old_chart = services.db.latest_analysis(1), services.db.latest_chart(1)
+    assert client.post("/api/songs/1/reanalyse", json={"tempo_hint_bpm": 300}).status_code == 422
+    assert client.post("/api/songs/999/reanalyse", json={}).status_code == 404
+    hint = bpm * 2 if bpm * 2 <= 215 else bpm / 2
+    r = client.post("/api/songs/1/reanalyse", json={"tempo_hint_bpm": hint})
+    assert r.status_code == 202, r.text
+    busy = client.post("/api/songs/1/reanalyse", json={})
+    assert busy.status_code == 409 and "still being processed" in busy.json()["detail"]
+    song = wait_song(client, "1")
+    assert song["status"] == "ready" and song["bpm"] == pytest.approx(hint, rel=0.05)
+    assert services.db.latest_analysis(1).data()["extra"]["tempo_hint_bpm"] == hint
+    assert services.db.get_chart(old_chart.id) is not None  # sessions played on it keep it
+    # Without a hint it is read at its own tempo again.
+    assert client.post("/api/songs/1/reanalyse", json={}).status_code == 202
+    song = wait_song(client, "1")
+    assert song["bpm"] == pytest.approx(bpm, rel=0.01)
+    assert "tempo_hint_bpm" not in services.db.latest_analysis(1).data().get("extra", {})
+    assert services.db.latest_analysis(1).id > old_analysis.id

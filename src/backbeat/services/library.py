@@ -53,6 +53,10 @@ class SongNotFoundError(InvalidArgumentError):
     """No song with that id (or it has no chart yet)."""
 
 
+class SongBusyError(BackbeatError):
+    """The song is being processed; it can be analysed again once that is done."""
+
+
 class ProcessingError(BackbeatError):
     """Analysis or charting of a song failed; carries the worker's one-line message to the job."""
 
@@ -115,12 +119,13 @@ class PlayTrack:
 
 # ------------------------------------------------------------------ workers (run in other processes)
 
-def analyse_worker(audio_path: str) -> dict[str, Any]:
-    """Analyse one audio file; returns the analysis JSON (runs in a worker process)."""
+def analyse_worker(audio_path: str, tempo_hint_bpm: float | None = None) -> dict[str, Any]:
+    """Analyse one audio file (with the user's tempo hint, if any); returns the analysis JSON
+    (runs in a worker process)."""
     from backbeat.services.analyze import analyze
 
     try:
-        return analyze(audio_path).to_json()
+        return analyze(audio_path, tempo_hint_bpm=tempo_hint_bpm).to_json()
     except BackbeatError as exc:
         raise ProcessingError(str(exc)) from None
 
@@ -241,7 +246,7 @@ class Library:
         return row
 
     def summary(self, row: SongRow) -> dict[str, Any]:
-        """What the library screen shows of a song."""
+        """What the library screen shows of a song (``bpm``: the chart's tempo half-way through)."""
         out: dict[str, Any] = {
             "id": str(row.id), "title": row.title, "artist": row.artist, "duration_s": row.duration_s or 0.0,
             "status": row.status, "levels": [], "parts": [], "sections": [],
@@ -256,6 +261,8 @@ class Library:
                 out["parts"] = chart.parts
                 out["levels"] = [d.value for d in chart.difficulties()]
                 out["sections"] = _sections(chart, row.duration_s or 0.0)
+                tm = chart.tempo_map
+                out["bpm"] = round(tm.bpm_at(tm.seconds_to_tick(0.5 * (row.duration_s or 0.0))), 1)
         return out
 
     def list_songs(self) -> list[dict[str, Any]]:
@@ -355,26 +362,30 @@ class Library:
                                 status=STATUS_QUEUED)
 
     def start_processing(self, song_id: int, *, analysis_json: dict[str, Any] | None = None,
+                         tempo_hint_bpm: float | None = None,
                          on_done: Callable[[Job], None] | None = None) -> Job:
-        """Schedule analysis (unless ``analysis_json`` is given) and charting of a song.
+        """Schedule analysis (unless ``analysis_json`` is given; with ``tempo_hint_bpm`` if
+        given) and charting of a song.
 
         Must be called from the event loop; the work runs in the executor.
         """
         job = Job(id=f"song-{song_id}", song_id=song_id)
         self.jobs[job.id] = job
-        task = asyncio.get_running_loop().create_task(self._process(job, analysis_json, on_done))
+        work = self._process(job, analysis_json, tempo_hint_bpm, on_done)
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
 
-    async def _process(self, job: Job, analysis_json: dict[str, Any] | None,
+    async def _process(self, job: Job, analysis_json: dict[str, Any] | None, tempo_hint_bpm: float | None,
                        on_done: Callable[[Job], None] | None) -> None:
         loop = asyncio.get_running_loop()
         row = self.song_row(job.song_id)
         try:
             if analysis_json is None:
                 self._stage(job, STATUS_ANALYSING, 0.1)
-                analysis_json = await loop.run_in_executor(self.executor, analyse_worker, row.audio_path)
+                analysis_json = await loop.run_in_executor(self.executor, analyse_worker, row.audio_path,
+                                                           tempo_hint_bpm)
                 await asyncio.to_thread(self.db.save_analysis, job.song_id, analysis_json)
             duration = float(analysis_json.get("duration_s") or 0.0) or None
             self._stage(job, STATUS_CHARTING, 0.7)
@@ -398,6 +409,33 @@ class Library:
             self._fail(job, f"processing failed unexpectedly ({type(exc).__name__}: {exc})")
         if on_done is not None:
             on_done(job)
+
+    def reanalyse(self, song_id: int, *, tempo_hint_bpm: float | None = None) -> Job:
+        """Analyse a ready or failed song again (e.g. with a tempo hint) and chart it anew.
+
+        The earlier analyses and charts stay in the database: sessions played on
+        them keep pointing at theirs, and the song plays the newest. Must be
+        called from the event loop.
+
+        Raises
+        ------
+        SongNotFoundError
+            No such song.
+        SongBusyError
+            The song is still being processed.
+        InvalidArgumentError
+            A tempo hint outside the analysed range.
+        """
+        from backbeat.analysis.pipeline import check_tempo_hint
+
+        check_tempo_hint(tempo_hint_bpm)
+        row = self.song_row(song_id)
+        job = self.jobs.get(f"song-{song_id}")
+        if row.status not in (STATUS_READY, STATUS_FAILED) or (job is not None and job.state == "running"):
+            raise SongBusyError(f"song {song_id} is still being processed ({row.status}); "
+                                "try again when it is done")
+        self.db.update_song(song_id, status=STATUS_QUEUED)
+        return self.start_processing(song_id, tempo_hint_bpm=tempo_hint_bpm)
 
     def _stage(self, job: Job, stage: str, progress: float) -> None:
         job.stage = stage
@@ -474,6 +512,6 @@ def notes_in_range(notes: tuple[Note, ...], *, from_s: float | None, to_s: float
 
 
 __all__ = [
-    "DEMO_TITLE", "Job", "Library", "Pad", "PlayTrack", "SongNotFoundError", "analyse_worker",
-    "chart_worker", "check_audio_file", "looks_like_audio", "notes_in_range",
+    "DEMO_TITLE", "Job", "Library", "Pad", "PlayTrack", "SongBusyError", "SongNotFoundError",
+    "analyse_worker", "chart_worker", "check_audio_file", "looks_like_audio", "notes_in_range",
 ]

@@ -8,7 +8,8 @@ cleanly. Routes:
 * ``GET /`` and ``/static/*``: the no-build front end.
 * ``GET /api/songs``, ``POST /api/songs`` (multipart upload, size-capped),
   ``POST /api/songs/import`` (server-side path), ``GET /api/songs/{id}``,
-  ``GET /api/songs/{id}/audio`` (Range requests), ``GET /api/songs/{id}/chart``.
+  ``GET /api/songs/{id}/audio`` (Range requests), ``GET /api/songs/{id}/chart``,
+  ``POST /api/songs/{id}/reanalyse`` (again, with an optional tempo hint).
 * ``GET /api/jobs/{id}``: processing progress.
 * ``GET /api/midi-maps``: drum-module note maps.
 * ``GET|PUT /api/devices/{device}/calibration``.
@@ -39,7 +40,7 @@ from backbeat import __version__
 from backbeat.core.errors import AudioError, BackbeatError
 from backbeat.devices.midi_maps import presets_json
 from backbeat.services.calibration import get_calibration, record_calibration
-from backbeat.services.library import Library, SongNotFoundError, check_audio_file
+from backbeat.services.library import Library, SongBusyError, SongNotFoundError, check_audio_file
 from backbeat.services.sessions import HitWriter, LiveSessions, SessionError
 from backbeat.storage.database import Database
 from backbeat.web.heap import HeapFreezer
@@ -78,6 +79,12 @@ class ImportBody(BaseModel):
     path: str = Field(min_length=1, max_length=4096)
     title: str | None = Field(default=None, max_length=200)
     artist: str = Field(default="", max_length=200)
+
+
+class ReanalyseBody(BaseModel):
+    """Analyse a song again, with the user's tempo (BPM) if given."""
+
+    tempo_hint_bpm: float | None = Field(default=None, ge=55.0, le=215.0)
 
 
 class CalibrationBody(BaseModel):
@@ -159,6 +166,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def _not_found(request: Request, exc: SongNotFoundError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
+    @app.exception_handler(SongBusyError)
+    async def _busy(request: Request, exc: SongBusyError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
     @app.exception_handler(SessionError)
     async def _session_error(request: Request, exc: SessionError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404 if "no session" in str(exc) else 409)
@@ -210,6 +221,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
                                       duration_s=duration, move=True)
         job = s.library.start_processing(row.id)
         return {"song": s.library.summary(row), "job_id": job.id}
+
+    @app.post("/api/songs/{song_id}/reanalyse", status_code=202)
+    async def reanalyse_song(song_id: str, body: ReanalyseBody, s: Services) -> dict[str, Any]:
+        job = s.library.reanalyse(_song_id(song_id), tempo_hint_bpm=body.tempo_hint_bpm)
+        return {"song": s.library.summary(s.library.song_row(job.song_id)), "job_id": job.id}
 
     @app.post("/api/songs/import", status_code=202)
     async def import_song(body: ImportBody, s: Services) -> dict[str, Any]:

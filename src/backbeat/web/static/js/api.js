@@ -16,6 +16,10 @@ export const api = {
     fetch(`/api/songs/${id}/chart?part=${encodeURIComponent(part)}&level=${encodeURIComponent(level)}`)
       .then(check),
   job: (id) => fetch(`/api/jobs/${id}`).then(check),
+  reanalyse: (id, tempoHintBpm) => fetch(`/api/songs/${id}/reanalyse`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ tempo_hint_bpm: tempoHintBpm }),
+  }).then(check),
   importPath: (path) => fetch("/api/songs/import", {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path }),
   }).then(check),

@@ -61,10 +61,31 @@ function selectSong(song) {
   document.querySelectorAll(".song").forEach((el) => el.classList.toggle("selected", el.dataset.songId === song.id));
   $("#setup").classList.remove("hidden");
   $("#setup-title").textContent = `Play “${song.title}”`;
+  renderTempo(song);
   const sel = $("#loop-section");
   sel.innerHTML = `<option value="">whole song</option>` + (song.sections || []).map((s, i) =>
     `<option value="${i}">${esc(s.name)} (${fmtTime(s.start_s)}–${fmtTime(s.end_s)})</option>`).join("");
   renderPlayerRows();
+}
+
+/** The song's tempo, and buttons to analyse it again at twice or half of it (a beat level read wrong). */
+function renderTempo(song) {
+  const box = $("#setup-tempo");
+  box.classList.toggle("hidden", !song.bpm);
+  if (!song.bpm) return;
+  $("#tempo-bpm").textContent = `${Math.round(song.bpm)} BPM`;
+  for (const [id, factor] of [["#tempo-double", 2], ["#tempo-half", 0.5]]) {
+    const hint = song.bpm * factor;
+    const button = $(id);
+    button.disabled = hint < 55 || hint > 215;  // the analysed tempo range
+    button.onclick = () => reanalyse(song, hint);
+  }
+}
+async function reanalyse(song, hint) {
+  $("#setup").classList.add("hidden");
+  await addSong(song.title, () => api.reanalyse(song.id, hint), "Re-analysing", "Could not re-analyse");
+  const fresh = state.songs.find((s) => s.id === song.id);
+  if (fresh && fresh.status === "ready") selectSong(fresh);
 }
 
 function inputOptions() {
@@ -118,7 +139,7 @@ $("#loop-section").addEventListener("change", () => {
 });
 
 /** Show a song being added: upload (or import) first, then the processing job's stages. */
-async function addSong(name, start, verb = "Uploading") {
+async function addSong(name, start, verb = "Uploading", failure = "Could not add") {
   const box = $("#upload-progress");
   const label = box.querySelector(".progress-label");
   const bar = box.querySelector(".progress-bar");
@@ -136,7 +157,7 @@ async function addSong(name, start, verb = "Uploading") {
     }
     await loadLibrary();
   } catch (err) {
-    label.textContent = `Could not add ${name}: ${err.message}`;
+    label.textContent = `${failure} ${name}: ${err.message}`;
     bar.style.width = "0";
   }
 }
