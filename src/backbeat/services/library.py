@@ -414,8 +414,9 @@ class Library:
         """Analyse a ready or failed song again (e.g. with a tempo hint) and chart it anew.
 
         The earlier analyses and charts stay in the database: sessions played on
-        them keep pointing at theirs, and the song plays the newest. Must be
-        called from the event loop.
+        them keep pointing at theirs, and the song plays the newest. A server
+        stopped half-way charts the song again from its newest stored analysis
+        when it restarts (the hint is not kept). Must be called from the event loop.
 
         Raises
         ------
