@@ -29,7 +29,8 @@ come from the network's downbeat output alone (:func:`.beat_model.bar_positions`
 The bar-start cues (crash, tom fill, kick just after the beat;
 :func:`.downbeats.bar_start_cues`) are added to that evidence too.
 On the tuning sets the fused path (two beat networks averaged, since
-2026-11-24; sixth-stage drum model) gives beat F / downbeat F 0.915 / 0.839
+2026-11-24; seventh-stage drum model, the same figures as with the sixth) gives beat F /
+downbeat F 0.915 / 0.839
 (dev-renders), 0.878 / 0.756 (tune-drums), 0.934 / 0.902 (tune-mix), 0.970 / 0.739
 (eval-drums), 0.892 / 0.804 (eval-mix); on the held-out eval2 sets 0.829 / 0.771
 (drums) and 0.939 / 0.926 (mixes). When the fused path was chosen (with the first
@@ -43,6 +44,8 @@ settled after tracking by a vote of the drum model's beat, kick, snare and
 downbeat outputs (:func:`.beats.correct_offbeat_cues`), or without the drum
 model by the low-band (kick) flux (:func:`.beats.correct_offbeat`); bar
 positions by :func:`.downbeats.assign_positions` on the drum cues alone.
+A user's tempo hint (``Analyzer(tempo_hint_bpm=...)``) replaces the tempo
+prior of every path by a narrow one around it, so it decides the beat level.
 :meth:`Analyzer.analyze_activations`
 runs these steps on given activations (used by the benchmarks' cache).
 """
