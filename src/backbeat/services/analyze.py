@@ -23,22 +23,24 @@ if TYPE_CHECKING:
     from backbeat.analysis.pipeline import Analyzer
 
 _lock = threading.Lock()
-_default: dict[tuple[float | None, str, float | None], Analyzer] = {}
+_default: dict[tuple[float | None, str], Analyzer] = {}
 
 #: Default duration limit (seconds), same as :data:`backbeat.analysis.audio.DEFAULT_MAX_DURATION_S`.
 DEFAULT_MAX_DURATION_S = 20 * 60.0
 
 
 def _analyzer(max_duration_s: float | None, beat_source: str, tempo_hint_bpm: float | None) -> Analyzer:
-    """A shared analyser per settings (the models are loaded once per process)."""
+    """A shared analyser per settings (the models are loaded once per process); with a tempo
+    hint a new one (cheap: the models are shared), so hints do not pile up in the cache."""
     from backbeat.analysis.pipeline import Analyzer
 
-    key = (max_duration_s, beat_source, tempo_hint_bpm)
+    if tempo_hint_bpm is not None:
+        return Analyzer(max_duration_s=max_duration_s, beat_source=beat_source, tempo_hint_bpm=tempo_hint_bpm)
+    key = (max_duration_s, beat_source)
     with _lock:
         a = _default.get(key)
         if a is None:
-            a = Analyzer(max_duration_s=max_duration_s, beat_source=beat_source,
-                         tempo_hint_bpm=tempo_hint_bpm)
+            a = Analyzer(max_duration_s=max_duration_s, beat_source=beat_source)
             _default[key] = a
     return a
 
