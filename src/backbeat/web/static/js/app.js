@@ -138,7 +138,7 @@ $("#loop-section").addEventListener("change", () => {
   $("#loop-b").value = sec ? sec.end_s.toFixed(1) : "";
 });
 
-/** Show a song being added: upload (or import) first, then the processing job's stages. */
+/** Show a song being added or analysed again: the request (upload, import, re-analysis) first, then the processing job's stages. */
 async function addSong(name, start, verb = "Uploading", failure = "Could not add") {
   const box = $("#upload-progress");
   const label = box.querySelector(".progress-label");
