@@ -8,6 +8,9 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
   grooves rendered with training kits (``bench/analysis_tune_set.py``). TUNING DATA.
 * ``tune-meter-drums``, ``tune-meter-mix``: cache/tune_meter/{drums,mix}, synthetic performances in
   4/4, 3/4, 6/8 and 12/8 (``bench/analysis_meter_set.py``). TUNING DATA.
+* ``tune-fast-drums``, ``tune-fast-mix``: cache/tune_fast/{drums,mix}, the same generator in 4/4 at
+  140-200 BPM (``bench/analysis_meter_set.py --fast``), where the networks tend to halve the
+  tempo. TUNING DATA (from 2026-11-24, session 7).
 * ``eval-drums``, ``eval-mix``: cache/eval/{drums,mix} (held-out kits; full-band
   mixes), when present. The held-out set until 2026-11-24; looked at too often by
   then, it has been TUNING DATA since (the bar-phase weights are fitted on it too).
@@ -72,6 +75,8 @@ SETS = {
     "tune-mix": (ROOT / "cache" / "tune" / "mix", "*.flac", True),
     "tune-meter-drums": (ROOT / "cache" / "tune_meter" / "drums", "*.flac", True),
     "tune-meter-mix": (ROOT / "cache" / "tune_meter" / "mix", "*.flac", True),
+    "tune-fast-drums": (ROOT / "cache" / "tune_fast" / "drums", "*.flac", True),
+    "tune-fast-mix": (ROOT / "cache" / "tune_fast" / "mix", "*.flac", True),
     "eval-drums": (ROOT / "cache" / "eval" / "drums", "*.flac", True),  # tuning since 2026-11-24
     "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", True),
     "eval2-drums": (ROOT / "cache" / "eval2" / "drums", "*.flac", False),

@@ -114,7 +114,8 @@ def _fill(meter: Meter, rng: np.random.Generator) -> tuple[int, list[tuple[int, 
     return rate, notes
 
 
-def performance(rng: np.random.Generator, *, duration_s: float = 36.0, name: str = "meter") -> Groove:
+def performance(rng: np.random.Generator, *, duration_s: float = 36.0, name: str = "meter",
+                meter: Meter | None = None) -> Groove:
     """A drummer playing a song-like passage in a random meter.
 
     Parameters
@@ -125,14 +126,17 @@ def performance(rng: np.random.Generator, *, duration_s: float = 36.0, name: str
         Length of the passage in seconds.
     name
         Name stored in the groove (``<name>_<meter>``).
+    meter
+        Play this meter (and its tempo range) instead of drawing one from :data:`METERS`.
 
     Returns
     -------
     Groove
         Events ``(time_s, key, key, velocity)``, beat times and 1-based positions in the bar.
     """
-    weights = np.array([m.weight for m in METERS])
-    meter = METERS[int(rng.choice(len(METERS), p=weights / weights.sum()))]
+    if meter is None:
+        weights = np.array([m.weight for m in METERS])
+        meter = METERS[int(rng.choice(len(METERS), p=weights / weights.sum()))]
     bpm = float(np.exp(rng.uniform(np.log(meter.bpm[0]), np.log(meter.bpm[1]))))
     timing_sd_s = float(rng.uniform(0.003, 0.016))
     swing = float(rng.uniform(0.54, 0.66)) if meter.sub in (2, 4) and rng.random() < 0.25 else 0.5
