@@ -95,3 +95,14 @@ def test_warp_keeps_the_last_ratio_beyond_the_curve_and_rejects_bad_curves() -> 
     for bad in (np.array([1.0]), np.array([1.0, 0.0]), np.ones((2, 2))):
         with pytest.raises(ValueError):
             render.warp(g, bad)
+
+
+def test_meter_generator_plays_a_given_meter_at_its_tempo() -> None:
+    from dataclasses import replace
+
+    grooves = pytest.importorskip("meter_grooves")
+    fast = replace(grooves.METERS[0], bpm=(180.0, 180.0))
+    for seed in range(3):
+        g = grooves.performance(np.random.default_rng(seed), duration_s=20.0, meter=fast)
+        assert g.name.endswith("4-4") and set(np.unique(g.positions)) == {1, 2, 3, 4}
+        assert 60.0 / float(np.median(np.diff(g.beats_s))) == pytest.approx(180.0, rel=0.1)
