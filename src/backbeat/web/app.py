@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import WebSocketRoute
 
 from backbeat import __version__
+from backbeat.analysis.beats import MAX_BPM, MIN_BPM
 from backbeat.core.errors import AudioError, BackbeatError
 from backbeat.devices.midi_maps import presets_json
 from backbeat.services.calibration import get_calibration, record_calibration
@@ -84,7 +85,7 @@ class ImportBody(BaseModel):
 class ReanalyseBody(BaseModel):
     """Analyse a song again, with the user's tempo (BPM) if given."""
 
-    tempo_hint_bpm: float | None = Field(default=None, ge=55.0, le=215.0)
+    tempo_hint_bpm: float | None = Field(default=None, ge=MIN_BPM, le=MAX_BPM)  # the analysed range
 
 
 class CalibrationBody(BaseModel):
