@@ -386,3 +386,35 @@ def test_beat_accuracy_floor_on_dev_renders(stem: str) -> None:
 
     fd = mir_eval.onset.f_measure(ref_down, track.beats_s[positions == 1], window=0.07)[0]
     assert fd >= 0.85
+
+
+# -- beat level ------------------------------------------------------------------------
+
+def test_backbeat_alternation_is_high_only_for_a_snare_on_every_other_beat() -> None:
+    beats = np.arange(0.5, 20, 0.5)
+    def alternation(snare_beats: np.ndarray) -> float:
+        return B.backbeat_alternation(beats, pulse_activation(snare_beats, 2100))
+    assert alternation(beats[1::2]) > 0.9
+    assert abs(alternation(beats)) < 0.1
+    assert abs(alternation(beats[3::4])) < 0.1
+    assert B.backbeat_alternation(beats, np.zeros(2100)) == 0.0
+    assert B.backbeat_alternation(beats[:4], pulse_activation(beats[1::2], 2100)) == 0.0
+
+
+@given(st.floats(60, 200), st.floats(0.0, 0.3))
+@settings(max_examples=25, deadline=None)
+def test_beat_level_factor_counts_the_back_beat(bpm: float, phase: float) -> None:
+    """A rock beat (kick on 1 and 3, snare on 2 and 4, hi-hat eighths) tracked at half, the same
+    or twice its rate: the snare's back beat brings it to its own rate."""
+    period = 60.0 / bpm
+    truth = np.arange(phase + period, 30.0, period)
+    eighths = np.sort(np.concatenate([truth, 0.5 * (truth[1:] + truth[:-1])]))
+    n = 3100
+    activation = np.clip(pulse_activation(truth, n) + 0.3 * pulse_activation(eighths, n), 0, 1)
+    snare = pulse_activation(truth[1::2], n)
+    assert B.beat_level_factor(truth, activation, snare) == 1.0
+    if bpm >= 110:
+        assert B.beat_level_factor(truth[0::2], activation, snare) == 2.0
+    if bpm <= 107:
+        assert B.beat_level_factor(eighths, activation, snare) == 0.5
+    assert B.beat_level_factor(truth[:7], activation, snare) == 1.0

@@ -455,9 +455,9 @@ def low_band_activation(features: np.ndarray, *, n_bands: int = 6) -> np.ndarray
     return normalize_activation(act)
 
 
-def grid_strength(times_s: np.ndarray, activation: np.ndarray, *, fps: float = FPS,
-                  window_s: float = 0.035) -> float:
-    """Mean of the activation maxima within ``±window_s`` of each time."""
+def grid_values(times_s: np.ndarray, activation: np.ndarray, *, fps: float = FPS,
+                window_s: float = 0.035) -> np.ndarray:
+    """Activation maximum within ``±window_s`` of each time (times outside the activation dropped)."""
     from scipy.ndimage import maximum_filter1d
 
     act = np.asarray(activation, dtype=np.float64)
@@ -465,8 +465,15 @@ def grid_strength(times_s: np.ndarray, activation: np.ndarray, *, fps: float = F
     frames = np.round(np.asarray(times_s, dtype=np.float64) * fps).astype(np.int64)
     frames = frames[(frames >= 0) & (frames < act.size)]
     if frames.size == 0:
-        return 0.0
-    return float(np.mean(maximum_filter1d(act, size=2 * w + 1, mode="nearest")[frames]))
+        return np.zeros(0)
+    return np.asarray(maximum_filter1d(act, size=2 * w + 1, mode="nearest")[frames], dtype=np.float64)
+
+
+def grid_strength(times_s: np.ndarray, activation: np.ndarray, *, fps: float = FPS,
+                  window_s: float = 0.035) -> float:
+    """Mean of the activation maxima within ``±window_s`` of each time."""
+    values = grid_values(times_s, activation, fps=fps, window_s=window_s)
+    return float(np.mean(values)) if values.size else 0.0
 
 
 def correct_offbeat(beats_s: np.ndarray, anchor: np.ndarray, *, fps: float = FPS,
@@ -610,3 +617,66 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
         beats_s = correct_offbeat(beats_s, anchor, fps=fps)
     positions = (np.arange(beats_s.size) % 4 + 1).astype(np.int64)
     return BeatTrack(beats_s, positions, tempo_segments_from_beats(beats_s))
+
+
+# -- beat level -------------------------------------------------------------------
+
+#: Weight of the snare's back-beat alternation against the log tempo salience when choosing
+#: between the tracked beat level, half and twice it (:func:`beat_level_factor`). Chosen on the
+#: eleven tuning sets (docs/BENCHMARKS.md, twelfth round): summed beat + downbeat F 18.432 without
+#: the choice, 18.959 at 1.0, 18.944 at 2.0, 18.841 at 3.0.
+BACKBEAT_WEIGHT = 1.0
+#: Relative tempo range around each level whose best salience counts (tempo changes spread the peak).
+LEVEL_TEMPO_TOLERANCE = 0.08
+
+
+def backbeat_alternation(beats_s: np.ndarray, snare_activation: np.ndarray, *, fps: float = FPS) -> float:
+    """How much the snare alternates from beat to beat, as on a back beat (2 and 4).
+
+    The mean absolute change of the snare strength between neighbouring beats
+    minus that between beats two apart: near 1 for a snare on every other
+    beat, near 0 for a snare on every beat, every fourth beat or none.
+    """
+    s = grid_values(beats_s, normalize_activation(snare_activation), fps=fps)
+    if s.size < 5:
+        return 0.0
+    return float(np.mean(np.abs(np.diff(s))) - np.mean(np.abs(s[2:] - s[:-2])))
+
+
+def beat_level_factor(beats_s: np.ndarray, activation: np.ndarray, snare_activation: np.ndarray, *,
+                      fps: float = FPS, prior_bpm: float = PRIOR_BPM, prior_octaves: float = PRIOR_OCTAVES,
+                      weight: float = BACKBEAT_WEIGHT) -> float:
+    """Whether the beats are better counted at half (0.5), the same (1) or twice (2) their rate.
+
+    Each level scores the log of its tempo salience in the activation
+    (:func:`tempo_salience`, with the prior) plus ``weight`` times the snare's
+    back-beat alternation on its grid (:func:`backbeat_alternation`; for half
+    the rate, the better of the two alternate-beat grids). A network trained
+    mostly on mid-tempo grooves tends to halve fast songs and double slow
+    ones; the back beat settles the level a drummer counts.
+
+    Returns
+    -------
+    float
+        0.5, 1.0 or 2.0 (1.0 with fewer than 8 beats or no salience at the tracked level).
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size < 8:
+        return 1.0
+    periods, sal = tempo_salience(activation, fps=fps, prior_bpm=prior_bpm, prior_octaves=prior_octaves)
+    period = float(np.median(np.diff(b))) * fps
+    grids = {0.5: [b[0::2], b[1::2]], 1.0: [b], 2.0: [np.sort(np.concatenate([b, 0.5 * (b[1:] + b[:-1])]))]}
+    scores = {}
+    for factor, candidates in grids.items():
+        p = period / factor
+        if not periods[0] <= p <= periods[-1]:
+            continue
+        near = np.abs(periods / p - 1.0) <= LEVEL_TEMPO_TOLERANCE
+        salience = float(sal[near].max()) if np.any(near) else float(np.interp(p, periods, sal))
+        if salience <= 0:
+            continue
+        alternation = max(backbeat_alternation(g, snare_activation, fps=fps) for g in candidates)
+        scores[factor] = math.log(salience) + weight * alternation
+    if 1.0 not in scores:
+        return 1.0
+    return max(scores, key=lambda f: scores[f])

@@ -325,7 +325,8 @@ class Analyzer:
         """Beats, bar positions and meter from the beat network.
 
         Beats: :func:`.beats.track_beats` over the network's beat output (plus the drum
-        model's off-beat vote if :data:`BEAT_MODEL_OFFBEAT_VOTE`). Bar positions: with
+        model's off-beat vote if :data:`BEAT_MODEL_OFFBEAT_VOTE`), then moved to half or twice
+        their rate where the snare's back beat says so (:func:`_settle_beat_level`). Bar positions: with
         drum-model activations, :func:`.downbeats.assign_positions` (meter detection and
         the 4/4 bar template) with the network's downbeat log-odds added
         (:func:`.downbeats.network_downbeat_evidence`) and the bar-start cues
@@ -340,6 +341,9 @@ class Analyzer:
                                           prior_octaves=prior_octaves).beats_s
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
             all_beats = _offbeat_vote(all_beats, acts)
+        if acts is not None and self.tempo_hint_bpm is None:
+            all_beats = _settle_beat_level(all_beats, bacts.beat, acts, prior_bpm=prior_bpm,
+                                           prior_octaves=prior_octaves)
         beat_times = all_beats[all_beats < duration_s]
         if acts is not None:
             net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
@@ -390,6 +394,27 @@ class Analyzer:
         if source == "mean":
             return 0.5 * (dsp + beats_mod.normalize_activation(np.asarray(acts.beat, dtype=np.float64)))
         return dsp
+
+
+def _settle_beat_level(beats_s: np.ndarray, beat_activation: np.ndarray, acts: Any, *, prior_bpm: float,
+                       prior_octaves: float) -> np.ndarray:
+    """The beats at half, the same or twice their rate, as the snare's back beat says.
+
+    See :func:`.beats.beat_level_factor`. Twice the rate is tracked again at that tempo; half the
+    rate keeps every other beat, the drum model's off-beat vote choosing which. Skipped with a
+    tempo hint: the user has chosen the level.
+    """
+    snare = getattr(acts, "snare", None)
+    if snare is None:
+        return beats_s
+    factor = beats_mod.beat_level_factor(beats_s, beat_activation, snare, fps=FPS, prior_bpm=prior_bpm,
+                                         prior_octaves=prior_octaves)
+    if factor == 2.0:
+        tempo_bpm = 2.0 * 60.0 / float(np.median(np.diff(beats_s)))
+        return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=tempo_bpm).beats_s
+    if factor == 0.5:
+        return _offbeat_vote(beats_s[0::2], acts)
+    return beats_s
 
 
 def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
