@@ -38,6 +38,10 @@ the tempo map's accuracy (share of the annotated beat intervals whose tempo the
 map gives within 8 %; "any octave" also takes twice or half), and
 the same beat/downbeat F and speed for ``librosa.beat.beat_track`` (downbeats:
 every 4th beat from the first, librosa has no downbeat tracker), with ratios.
+Loudness: per instrument, the Spearman correlation of each hit's ``velocity`` with the
+annotated MIDI velocity over hits matched within 50 ms (files with at least
+:data:`MIN_VELOCITY_PAIRS` matches), beside the same correlation for a naive loudness, librosa's
+onset strength of the whole recording at the same hits.
 
 Beat sources (``--beat-sources``, names of ``Analyzer(beat_source=...)``): ``auto`` is
 the default path, which is ``beat_model`` (the beat network's beats, bar phase fused from
@@ -91,6 +95,8 @@ SETS = {
 }
 #: A tempo-map reading counts as right within this relative error (mir_eval's tempo tolerance).
 TEMPO_TOLERANCE = 0.08
+#: Fewest matched hits of one instrument in a file for a velocity correlation.
+MIN_VELOCITY_PAIRS = 8
 CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal"}
 #: Annotated class9 -> the analysis' ``detail`` it should get (kick and snare have one class9 each).
 DETAIL_OF_CLASS9 = {"HHC": "hihat_closed", "HHO": "hihat_open", "HT": "tom_high", "MT": "tom_mid",
@@ -113,6 +119,8 @@ class SetStats:
     lib_s: float = 0.0
     meters_ok: int = 0
     meters_n: int = 0
+    velocity_rho: dict[str, list[float]] = field(default_factory=dict)
+    anchor_velocity_rho: dict[str, list[float]] = field(default_factory=dict)
 
 
 def read_annotations(stem: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
@@ -127,6 +135,51 @@ def read_annotations(stem: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
             for row in csv.DictReader(fh, delimiter="\t"):
                 onsets[CLASS5[row["class5"]]].append(float(row["time"]))
     return ann[:, 0], ann[:, 1].astype(int), {k: np.asarray(v) for k, v in onsets.items()}
+
+
+def read_onset_velocities(stem: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Annotated (onset times, MIDI velocities) per instrument (:data:`CLASS5`) from ``X.onsets.tsv``."""
+    out: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS5.values()}
+    path = stem.with_suffix(".onsets.tsv")
+    if path.exists():
+        with path.open() as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                if row.get("velocity"):
+                    out[CLASS5[row["class5"]]].append((float(row["time"]), float(row["velocity"])))
+    return {k: (np.array([t for t, _ in v]), np.array([x for _, x in v])) for k, v in out.items()}
+
+
+def velocity_rho(ref: tuple[np.ndarray, np.ndarray], est_times_s: np.ndarray,
+                 est_values: np.ndarray) -> float | None:
+    """Spearman correlation of estimated loudness with annotated velocity over hits matched
+    within 50 ms; None with fewer than :data:`MIN_VELOCITY_PAIRS` matches or constant values."""
+    import mir_eval
+    from scipy.stats import spearmanr
+
+    ref_t, ref_v = ref
+    if ref_t.size == 0 or est_times_s.size == 0:
+        return None
+    order = np.argsort(ref_t, kind="stable")
+    pairs = mir_eval.util.match_events(ref_t[order], est_times_s, 0.05)
+    if len(pairs) < MIN_VELOCITY_PAIRS:
+        return None
+    a = ref_v[order][[i for i, _ in pairs]]
+    b = est_values[[j for _, j in pairs]]
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float(spearmanr(a, b).statistic)
+
+
+def onset_strength_at(path: Path, times_s: np.ndarray) -> np.ndarray:
+    """librosa's onset strength of the whole recording at each time (max over ±1 frame): the
+    naive loudness anchor for the velocity figures."""
+    import librosa
+
+    y, sr = librosa.load(path, sr=22050, mono=True)
+    hop = 512
+    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
+    frames = np.clip(np.round(times_s * sr / hop).astype(int), 0, env.size - 1)
+    return np.array([env[max(0, f - 1):f + 2].max() for f in frames])
 
 
 def read_detail_onsets(stem: Path) -> dict[str, np.ndarray]:
@@ -279,6 +332,7 @@ def main() -> int:
             stem = path.with_suffix("")
             truth = read_annotations(stem)
             detail_onsets = read_detail_onsets(stem) if truth is not None else {}
+            ref_velocities = read_onset_velocities(stem) if truth is not None else {}
             lib_beats = np.zeros(0)
             lib_tempo = 0.0
             if not args.no_librosa:
@@ -318,6 +372,16 @@ def main() -> int:
                             f_on = (mir_eval.onset.f_measure(ref_on, est_on, window=0.05)[0]
                                     if est_on.size else 0.0)
                             st.drum_f.setdefault(inst, []).append(f_on)
+                        est_vel = np.array([d.velocity for d in a.drums if d.instrument.value == inst],
+                                           dtype=np.float64)
+                        rho = velocity_rho(ref_velocities[inst], est_on, est_vel)
+                        if rho is not None:
+                            st.velocity_rho.setdefault(inst, []).append(rho)
+                            if not args.no_librosa:
+                                anchor = velocity_rho(ref_velocities[inst], est_on,
+                                                      onset_strength_at(path, est_on))
+                                if anchor is not None:
+                                    st.anchor_velocity_rho.setdefault(inst, []).append(anchor)
                     starts = np.array([seg.time_s for seg in a.tempo_map])
                     bpms = np.array([seg.bpm for seg in a.tempo_map])
                     acc, acc_octave = tempo_map_accuracy(ref_b, starts, bpms,
@@ -357,6 +421,14 @@ def main() -> int:
                 details = " ".join(f"{k}={2 * h / max(r + e, 1):.3f}"
                                    for k, (h, r, e) in st.detail_counts.items() if r)
                 print(f"[{source}] finer classes, onset F over the set's summed counts: {details}")
+                if st.velocity_rho:
+                    rhos = " ".join(f"{k}={np.mean(v):.3f}" for k, v in st.velocity_rho.items())
+                    line = (f"[{source}] velocity: Spearman rho with the annotated velocity, matched hits, "
+                            f"mean of files {rhos}")
+                    if st.anchor_velocity_rho:
+                        line += " | anchor (librosa onset strength at the same hits) " + " ".join(
+                            f"{k}={np.mean(v):.3f}" for k, v in st.anchor_velocity_rho.items())
+                    print(line)
         if not args.no_librosa:
             first_stats = next(iter(stats.values()))
             lib_speed = first_stats.audio_s / lib.lib_s if lib.lib_s else 0.0
