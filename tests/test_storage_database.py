@@ -49,6 +49,21 @@ def test_songs_analyses_charts(db: Database) -> None:
     assert not db.delete_song(s.id)
 
 
+def test_tempo_hint_of_a_song_is_stored_and_cleared(db: Database) -> None:
+    s = db.add_song(title="Song", status="ready")
+    assert s.tempo_hint_bpm is None
+    s = db.update_song(s.id, status="queued", tempo_hint_bpm=172.5)
+    assert s.tempo_hint_bpm == 172.5 and db.get_song(s.id) == s
+    assert db.update_song(s.id, status="analysing").tempo_hint_bpm == 172.5  # kept while pending
+    s = db.update_song(s.id, status="ready", clear_tempo_hint=True)
+    assert s.status == "ready" and s.tempo_hint_bpm is None
+    with pytest.raises(StorageError, match="not both"):
+        db.update_song(s.id, tempo_hint_bpm=90.0, clear_tempo_hint=True)
+    with pytest.raises(StorageError, match="finite number"):
+        db.update_song(s.id, tempo_hint_bpm=float("nan"))
+    assert db.get_song(s.id) == s
+
+
 def test_players_devices_calibrations(db: Database) -> None:
     p = db.add_player("Ann")
     assert db.add_player("Ann") == p

@@ -37,6 +37,23 @@ def test_upgrade_from_v1_keeps_data(tmp_path: Path) -> None:
         assert db.count_hits(1) == 2
 
 
+def test_upgrade_from_v2_adds_the_tempo_hint_of_pending_work(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, target=2) == 2
+    conn.execute("INSERT INTO songs (title, audio_path, added_at, status) "
+                 "VALUES ('Half done', '/music/a.flac', 1.0, 'analysing')")
+    conn.close()
+
+    with Database(path) as db:
+        assert db.schema_version == LATEST_VERSION >= 3
+        song = db.get_song(1)
+        assert song is not None and song.status == "analysing" and song.tempo_hint_bpm is None
+        assert db.update_song(1, tempo_hint_bpm=128.0).tempo_hint_bpm == 128.0
+    with Database(path) as db:
+        assert db.list_songs(status="analysing")[0].tempo_hint_bpm == 128.0
+
+
 def test_failed_migration_step_leaves_previous_version(tmp_path: Path) -> None:
     path = tmp_path / "clash.db"
     conn = sqlite3.connect(path, isolation_level=None)

@@ -395,13 +395,13 @@ class Library:
                              if isinstance(t, dict)} - {""})
             await asyncio.to_thread(self.db.save_chart, job.song_id, chart_json, levels=levels)
             await asyncio.to_thread(self.db.update_song, job.song_id, status=STATUS_READY,
-                                    duration_s=duration)
+                                    duration_s=duration, clear_tempo_hint=True)
             self._stage(job, STATUS_READY, 1.0)
             job.state = "done"
         except asyncio.CancelledError:
             job.state, job.stage, job.message = "failed", STATUS_FAILED, "server shut down while processing"
             with contextlib.suppress(BackbeatError):
-                self.db.update_song(job.song_id, status=STATUS_FAILED)
+                self.db.update_song(job.song_id, status=STATUS_FAILED, clear_tempo_hint=True)
             raise
         except BackbeatError as exc:
             self._fail(job, str(exc))
@@ -414,9 +414,10 @@ class Library:
         """Analyse a ready or failed song again (e.g. with a tempo hint) and chart it anew.
 
         The earlier analyses and charts stay in the database: sessions played on
-        them keep pointing at theirs, and the song plays the newest. A server
-        stopped half-way charts the song again from its newest stored analysis
-        when it restarts (the hint is not kept). Must be called from the event loop.
+        them keep pointing at theirs, and the song plays the newest. The hint is
+        stored with the song until the re-analysis has finished (or failed), so a
+        server stopped half-way analyses the song again with the same hint when it
+        restarts (:meth:`resume_unfinished`). Must be called from the event loop.
 
         Raises
         ------
@@ -435,7 +436,8 @@ class Library:
         if row.status not in (STATUS_READY, STATUS_FAILED) or (job is not None and job.state == "running"):
             raise SongBusyError(f"song {song_id} is still being processed ({row.status}); "
                                 "try again when it is done")
-        self.db.update_song(song_id, status=STATUS_QUEUED)
+        self.db.update_song(song_id, status=STATUS_QUEUED, tempo_hint_bpm=tempo_hint_bpm,
+                            clear_tempo_hint=tempo_hint_bpm is None)
         return self.start_processing(song_id, tempo_hint_bpm=tempo_hint_bpm)
 
     def _stage(self, job: Job, stage: str, progress: float) -> None:
@@ -447,13 +449,23 @@ class Library:
     def _fail(self, job: Job, message: str) -> None:
         job.state, job.stage, job.message = "failed", STATUS_FAILED, message
         with contextlib.suppress(BackbeatError):
-            self.db.update_song(job.song_id, status=STATUS_FAILED)
+            self.db.update_song(job.song_id, status=STATUS_FAILED, clear_tempo_hint=True)
 
     def resume_unfinished(self) -> list[Job]:
-        """Restart processing of songs left unfinished by a previous run (call from the event loop)."""
+        """Restart processing of songs left unfinished by a previous run (call from the event loop).
+
+        A song is charted again from its newest stored analysis, or analysed first
+        if it has none. A re-analysis with a tempo hint that had not stored its
+        analysis yet (the song is not at the charting stage) is analysed again with
+        the stored hint.
+        """
         jobs = []
         for row in self.db.list_songs():
-            if row.status in (STATUS_QUEUED, STATUS_ANALYSING, STATUS_CHARTING):
+            if row.status not in (STATUS_QUEUED, STATUS_ANALYSING, STATUS_CHARTING):
+                continue
+            if row.tempo_hint_bpm is not None and row.status != STATUS_CHARTING:
+                jobs.append(self.start_processing(row.id, tempo_hint_bpm=row.tempo_hint_bpm))
+            else:
                 analysis = self.db.latest_analysis(row.id)
                 data = analysis.data() if analysis else None
                 jobs.append(self.start_processing(row.id, analysis_json=data))

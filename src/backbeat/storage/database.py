@@ -48,6 +48,9 @@ _INSERT_HIT = ("INSERT INTO hits (session_id, player_id, seq, time_s, pad, veloc
                "offset_ms, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                "ON CONFLICT(session_id, player_id, seq) DO NOTHING")
 
+#: Columns of a :class:`SongRow`, in its field order.
+_SONG_COLUMNS = "id, title, artist, audio_path, duration_s, added_at, status, tempo_hint_bpm"
+
 #: Hit rows per INSERT statement in :meth:`Database.record_hit_rows` (10 parameters each).
 _HIT_ROWS_PER_INSERT = 64
 
@@ -221,13 +224,12 @@ class Database:
     def get_song(self, song_id: int) -> SongRow | None:
         """A song by id, or None."""
         with self._read() as c:
-            r = c.execute("SELECT id, title, artist, audio_path, duration_s, added_at, status "
-                          "FROM songs WHERE id = ?", (song_id,)).fetchone()
+            r = c.execute(f"SELECT {_SONG_COLUMNS} FROM songs WHERE id = ?", (song_id,)).fetchone()
         return None if r is None else SongRow(*r)
 
     def list_songs(self, *, status: str | None = None) -> list[SongRow]:
         """All songs (optionally with one status), oldest first."""
-        sql = "SELECT id, title, artist, audio_path, duration_s, added_at, status FROM songs"
+        sql = f"SELECT {_SONG_COLUMNS} FROM songs"
         args: tuple[Any, ...] = ()
         if status is not None:
             sql += " WHERE status = ?"
@@ -236,13 +238,26 @@ class Database:
             return [SongRow(*r) for r in c.execute(sql + " ORDER BY id", args)]
 
     def update_song(self, song_id: int, *, title: str | None = None, artist: str | None = None,
-                    duration_s: float | None = None, status: str | None = None) -> SongRow:
-        """Change some fields of a song.
+                    duration_s: float | None = None, status: str | None = None,
+                    tempo_hint_bpm: float | None = None, clear_tempo_hint: bool = False) -> SongRow:
+        """Change some fields of a song (None leaves a field as it is).
+
+        Parameters
+        ----------
+        song_id
+            The song.
+        title, artist, duration_s, status
+            New values.
+        tempo_hint_bpm
+            Store the tempo hint of the song's pending re-analysis.
+        clear_tempo_hint
+            Forget the stored tempo hint (the re-analysis has finished).
 
         Raises
         ------
         StorageError
-            If there is no such song.
+            If there is no such song, a value is invalid, or both ``tempo_hint_bpm``
+            and ``clear_tempo_hint`` are given.
         """
         fields: dict[str, Any] = {}
         if title is not None:
@@ -253,6 +268,12 @@ class Database:
             fields["duration_s"] = _opt_number("duration_s", duration_s)
         if status is not None:
             fields["status"] = _text("status", status, allow_empty=False)
+        if tempo_hint_bpm is not None:
+            if clear_tempo_hint:
+                raise StorageError("give either tempo_hint_bpm or clear_tempo_hint, not both")
+            fields["tempo_hint_bpm"] = _number("tempo_hint_bpm", tempo_hint_bpm)
+        elif clear_tempo_hint:
+            fields["tempo_hint_bpm"] = None
         with self._tx("update song") as c:
             if fields:
                 sets = ", ".join(f"{k} = ?" for k in fields)

@@ -96,6 +96,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX calibrations_by_device ON calibrations(device_id, id)",
         "CREATE INDEX sessions_by_song ON sessions(song_id, id)",
     ),
+    # v3: the tempo hint of a song's unfinished re-analysis (NULL when none is pending).
+    (
+        "ALTER TABLE songs ADD COLUMN tempo_hint_bpm REAL",
+    ),
 )
 
 #: Schema version this code writes.

@@ -13,7 +13,12 @@ def _load(text: str | None) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class SongRow:
-    """A song in the library (``status``: e.g. new, analysing, ready, failed)."""
+    """A song in the library.
+
+    ``status`` is e.g. new, queued, analysing, charting, ready or failed;
+    ``tempo_hint_bpm`` is the user's tempo hint of a re-analysis that has not
+    finished yet (None otherwise), so a restarted server can resume it.
+    """
 
     id: int
     title: str
@@ -22,6 +27,7 @@ class SongRow:
     duration_s: float | None
     added_at: float
     status: str
+    tempo_hint_bpm: float | None
 
 
 @dataclass(frozen=True, slots=True)
