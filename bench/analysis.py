@@ -95,6 +95,9 @@ SETS = {
 }
 #: A tempo-map reading counts as right within this relative error (mir_eval's tempo tolerance).
 TEMPO_TOLERANCE = 0.08
+#: Annotated snare hits softer than this MIDI velocity count as ghost notes (the analysis' own
+#: ``snare_ghost`` threshold, :func:`backbeat.analysis.drums.transcribe`).
+GHOST_VELOCITY = 45
 #: Fewest matched hits of one instrument in a file for a velocity correlation.
 MIN_VELOCITY_PAIRS = 8
 CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal"}
@@ -183,14 +186,17 @@ def onset_strength_at(path: Path, times_s: np.ndarray) -> np.ndarray:
 
 
 def read_detail_onsets(stem: Path) -> dict[str, np.ndarray]:
-    """Annotated onset times per finer class (:data:`DETAIL_OF_CLASS9`) from ``X.onsets.tsv``."""
-    out: dict[str, list[float]] = {d: [] for d in DETAIL_OF_CLASS9.values()}
+    """Annotated onset times per finer class (:data:`DETAIL_OF_CLASS9`, and ``snare_ghost``: snare
+    hits below :data:`GHOST_VELOCITY`) from ``X.onsets.tsv``."""
+    out: dict[str, list[float]] = {d: [] for d in (*DETAIL_OF_CLASS9.values(), "snare_ghost")}
     path = stem.with_suffix(".onsets.tsv")
     if path.exists():
         with path.open() as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
                 if row.get("class9") in DETAIL_OF_CLASS9:
                     out[DETAIL_OF_CLASS9[row["class9"]]].append(float(row["time"]))
+                if row["class5"] == "SD" and row.get("velocity") and float(row["velocity"]) < GHOST_VELOCITY:
+                    out["snare_ghost"].append(float(row["time"]))
     return {k: np.sort(np.asarray(v)) for k, v in out.items()}
 
 

@@ -93,13 +93,13 @@ def test_transcribe_names_details_and_sorts() -> None:
         assert h.detail in DETAILS[h.instrument]
 
 
-def test_transcribe_velocity_follows_onset_energy() -> None:
+def test_transcribe_velocity_follows_band_level() -> None:
     a = _acts()
     a["snare"][[100, 200]] = 0.9
-    energy = np.zeros((500, 5), dtype=np.float32)
-    energy[100, 1] = 1.0
-    energy[200, 1] = 0.1
-    loud, soft = transcribe(Activations(**a, onset_energy=energy), thresholds={Instrument.SNARE: 0.5})
+    level = np.zeros((500, 5), dtype=np.float32)
+    level[100:103, 1] = 1.5
+    level[200:203, 1] = 0.2
+    loud, soft = transcribe(Activations(**a, band_level=level), thresholds={Instrument.SNARE: 0.5})
     assert loud.velocity > soft.velocity
     assert soft.detail == "snare_ghost"
 
