@@ -403,18 +403,19 @@ def test_backbeat_alternation_is_high_only_for_a_snare_on_every_other_beat() -> 
 
 @given(st.floats(60, 200), st.floats(0.0, 0.3))
 @settings(max_examples=25, deadline=None)
-def test_beat_level_factor_counts_the_back_beat(bpm: float, phase: float) -> None:
-    """A rock beat (kick on 1 and 3, snare on 2 and 4, hi-hat eighths) tracked at half, the same
-    or twice its rate: the snare's back beat brings it to its own rate."""
+def test_beats_at_half_level_follows_the_back_beat(bpm: float, phase: float) -> None:
+    """A rock beat (kick on 1 and 3, snare on 2 and 4, hi-hat eighths) tracked at half its rate
+    is doubled; tracked at its rate or twice it, it is not."""
     period = 60.0 / bpm
     truth = np.arange(phase + period, 30.0, period)
     eighths = np.sort(np.concatenate([truth, 0.5 * (truth[1:] + truth[:-1])]))
     n = 3100
     activation = np.clip(pulse_activation(truth, n) + 0.3 * pulse_activation(eighths, n), 0, 1)
     snare = pulse_activation(truth[1::2], n)
-    assert B.beat_level_factor(truth, activation, snare) == 1.0
+    assert not B.beats_at_half_level(truth, activation, snare)
+    assert not B.beats_at_half_level(eighths, activation, snare)
     if bpm >= 110:
-        assert B.beat_level_factor(truth[0::2], activation, snare) == 2.0
-    if bpm <= 107:
-        assert B.beat_level_factor(eighths, activation, snare) == 0.5
-    assert B.beat_level_factor(truth[:7], activation, snare) == 1.0
+        assert B.beats_at_half_level(truth[0::2], activation, snare)
+        if bpm >= 170:  # the tempo prior alone keeps the half level
+            assert not B.beats_at_half_level(truth[0::2], activation, snare, weight=0.0)
+    assert not B.beats_at_half_level(truth[0:14:2], activation, snare)

@@ -621,10 +621,10 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
 
 # -- beat level -------------------------------------------------------------------
 
-#: Weight of the snare's back-beat alternation against the log tempo salience when choosing
-#: between the tracked beat level, half and twice it (:func:`beat_level_factor`). Chosen on the
-#: eleven tuning sets (docs/BENCHMARKS.md, twelfth round): summed beat + downbeat F 18.432 without
-#: the choice, 18.959 at 1.0, 18.944 at 2.0, 18.841 at 3.0.
+#: Weight of the snare's back-beat alternation against the log tempo salience when deciding
+#: whether the tracked beats are really half the beat level (:func:`beats_at_half_level`). Chosen
+#: on the eleven tuning sets (docs/BENCHMARKS.md, twelfth round): summed beat + downbeat F 18.432
+#: without the check, 18.958 at 1.0, 18.944 at 2.0, 18.841 at 3.0.
 BACKBEAT_WEIGHT = 1.0
 #: Relative tempo range around each level whose best salience counts (tempo changes spread the peak).
 LEVEL_TEMPO_TOLERANCE = 0.08
@@ -643,40 +643,37 @@ def backbeat_alternation(beats_s: np.ndarray, snare_activation: np.ndarray, *, f
     return float(np.mean(np.abs(np.diff(s))) - np.mean(np.abs(s[2:] - s[:-2])))
 
 
-def beat_level_factor(beats_s: np.ndarray, activation: np.ndarray, snare_activation: np.ndarray, *,
-                      fps: float = FPS, prior_bpm: float = PRIOR_BPM, prior_octaves: float = PRIOR_OCTAVES,
-                      weight: float = BACKBEAT_WEIGHT) -> float:
-    """Whether the beats are better counted at half (0.5), the same (1) or twice (2) their rate.
+def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activation: np.ndarray, *,
+                        fps: float = FPS, prior_bpm: float = PRIOR_BPM, prior_octaves: float = PRIOR_OCTAVES,
+                        weight: float = BACKBEAT_WEIGHT) -> bool:
+    """Whether the tracked beats are every other beat of the song, which should be counted twice as fast.
 
-    Each level scores the log of its tempo salience in the activation
-    (:func:`tempo_salience`, with the prior) plus ``weight`` times the snare's
-    back-beat alternation on its grid (:func:`backbeat_alternation`; for half
-    the rate, the better of the two alternate-beat grids). A network trained
-    mostly on mid-tempo grooves tends to halve fast songs and double slow
-    ones; the back beat settles the level a drummer counts.
+    The tracked level and twice it each score the log of their tempo salience
+    in the activation (:func:`tempo_salience`, with the prior; the best within
+    :data:`LEVEL_TEMPO_TOLERANCE`, as tempo changes spread the peak) plus
+    ``weight`` times the snare's back-beat alternation on their grid
+    (:func:`backbeat_alternation`). A network trained mostly on mid-tempo
+    grooves reads fast songs at half tempo with the snare on every beat; the
+    back beat puts them at the level a drummer counts. Only this direction is
+    checked: halving as well scores the same on the tuning sets, but reads
+    half-time feels (snare on 3) at half their tempo.
 
     Returns
     -------
-    float
-        0.5, 1.0 or 2.0 (1.0 with fewer than 8 beats or no salience at the tracked level).
+    bool
+        False with fewer than 8 beats or when twice the tracked tempo is out of range.
     """
     b = np.asarray(beats_s, dtype=np.float64)
     if b.size < 8:
-        return 1.0
+        return False
     periods, sal = tempo_salience(activation, fps=fps, prior_bpm=prior_bpm, prior_octaves=prior_octaves)
     period = float(np.median(np.diff(b))) * fps
-    grids = {0.5: [b[0::2], b[1::2]], 1.0: [b], 2.0: [np.sort(np.concatenate([b, 0.5 * (b[1:] + b[:-1])]))]}
-    scores = {}
-    for factor, candidates in grids.items():
-        p = period / factor
-        if not periods[0] <= p <= periods[-1]:
-            continue
+    doubled = np.sort(np.concatenate([b, 0.5 * (b[1:] + b[:-1])]))
+    scores = []
+    for p, grid in ((period, b), (period / 2, doubled)):
         near = np.abs(periods / p - 1.0) <= LEVEL_TEMPO_TOLERANCE
-        salience = float(sal[near].max()) if np.any(near) else float(np.interp(p, periods, sal))
+        salience = float(sal[near].max()) if np.any(near) else 0.0
         if salience <= 0:
-            continue
-        alternation = max(backbeat_alternation(g, snare_activation, fps=fps) for g in candidates)
-        scores[factor] = math.log(salience) + weight * alternation
-    if 1.0 not in scores:
-        return 1.0
-    return max(scores, key=lambda f: scores[f])
+            return False
+        scores.append(math.log(salience) + weight * backbeat_alternation(grid, snare_activation, fps=fps))
+    return scores[1] > scores[0]

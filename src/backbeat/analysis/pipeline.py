@@ -325,10 +325,10 @@ class Analyzer:
         """Beats, bar positions and meter from the beat network.
 
         Beats: :func:`.beats.track_beats` over the network's beat output (plus the drum
-        model's off-beat vote if :data:`BEAT_MODEL_OFFBEAT_VOTE`), then moved to half or twice
-        their rate where the snare's back beat says so (:func:`_settle_beat_level`). Bar positions: with
-        drum-model activations, :func:`.downbeats.assign_positions` (meter detection and
-        the 4/4 bar template) with the network's downbeat log-odds added
+        model's off-beat vote if :data:`BEAT_MODEL_OFFBEAT_VOTE`), tracked again at twice the
+        tempo where the snare's back beat says so (:func:`_settle_beat_level`; not with a tempo
+        hint). Bar positions: with drum-model activations, :func:`.downbeats.assign_positions`
+        (meter detection and the 4/4 bar template) with the network's downbeat log-odds added
         (:func:`.downbeats.network_downbeat_evidence`) and the bar-start cues
         (:func:`.downbeats.bar_start_cues`: crash, fill, kick after the beat); without,
         :func:`.beat_model.bar_positions` over the network's downbeat output.
@@ -398,23 +398,14 @@ class Analyzer:
 
 def _settle_beat_level(beats_s: np.ndarray, beat_activation: np.ndarray, acts: Any, *, prior_bpm: float,
                        prior_octaves: float) -> np.ndarray:
-    """The beats at half, the same or twice their rate, as the snare's back beat says.
-
-    See :func:`.beats.beat_level_factor`. Twice the rate is tracked again at that tempo; half the
-    rate keeps every other beat, the drum model's off-beat vote choosing which. Skipped with a
-    tempo hint: the user has chosen the level.
-    """
+    """The beats tracked again at twice their tempo if the snare's back beat says they are every other
+    beat (:func:`.beats.beats_at_half_level`); else as they are."""
     snare = getattr(acts, "snare", None)
-    if snare is None:
+    if snare is None or not beats_mod.beats_at_half_level(beats_s, beat_activation, snare, fps=FPS,
+                                                          prior_bpm=prior_bpm, prior_octaves=prior_octaves):
         return beats_s
-    factor = beats_mod.beat_level_factor(beats_s, beat_activation, snare, fps=FPS, prior_bpm=prior_bpm,
-                                         prior_octaves=prior_octaves)
-    if factor == 2.0:
-        tempo_bpm = 2.0 * 60.0 / float(np.median(np.diff(beats_s)))
-        return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=tempo_bpm).beats_s
-    if factor == 0.5:
-        return _offbeat_vote(beats_s[0::2], acts)
-    return beats_s
+    tempo_bpm = 2.0 * 60.0 / float(np.median(np.diff(beats_s)))
+    return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=tempo_bpm).beats_s
 
 
 def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
