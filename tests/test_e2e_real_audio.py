@@ -85,7 +85,8 @@ def test_dev_render_velocities_follow_the_played_dynamics() -> None:
         hits = [d for d in est.drums if d.instrument is inst]
         pairs = mir_eval.util.match_events(np.array([d.time_s for d in ref]),
                                            np.array([d.time_s for d in hits]), 0.05)
-        rho[inst] = spearmanr([ref[i].velocity for i, _ in pairs], [hits[j].velocity for _, j in pairs]).statistic
+        rho[inst] = spearmanr([ref[i].velocity for i, _ in pairs],
+                              [hits[j].velocity for _, j in pairs]).statistic
     print("velocity rank correlation:", " ".join(f"{i.value}={r:.2f}" for i, r in rho.items()))
     # measured 2026-11-24: kick 0.99, snare 0.96, hi-hat 0.87 (0.72 / 0.92 / 0.76 when velocity
     # followed the band's onset flux instead of its level)
