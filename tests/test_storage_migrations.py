@@ -13,17 +13,25 @@ from backbeat.core.errors import StorageError
 from backbeat.storage import LATEST_VERSION, MIGRATIONS, Database, HitRecord, migrate
 
 
-def test_upgrade_from_v1_keeps_data(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def _old_database(path: Path, version: int, *statements: str) -> Path:
+    """A database file at an older schema version, with some rows."""
     conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn, target=1) == 1
-    conn.execute("INSERT INTO songs (title, artist, audio_path, added_at, status) "
-                 "VALUES ('Old song', 'Old band', '', 1.0, 'ready')")
-    conn.execute("INSERT INTO players (name, created_at) VALUES ('Ann', 1.0)")
-    conn.execute("INSERT INTO sessions (song_id, settings, started_at) VALUES (1, '{}', 2.0)")
-    conn.execute("INSERT INTO hits (session_id, player_id, seq, time_s, pad, velocity, received_at) "
-                 "VALUES (1, 1, 0, 0.5, 1, 100, 3.0)")
+    assert migrate(conn, target=version) == version
+    for sql in statements:
+        conn.execute(sql)
     conn.close()
+    return path
+
+
+def test_upgrade_from_v1_keeps_data(tmp_path: Path) -> None:
+    path = _old_database(
+        tmp_path / "old.db", 1,
+        "INSERT INTO songs (title, artist, audio_path, added_at, status) "
+        "VALUES ('Old song', 'Old band', '', 1.0, 'ready')",
+        "INSERT INTO players (name, created_at) VALUES ('Ann', 1.0)",
+        "INSERT INTO sessions (song_id, settings, started_at) VALUES (1, '{}', 2.0)",
+        "INSERT INTO hits (session_id, player_id, seq, time_s, pad, velocity, received_at) "
+        "VALUES (1, 1, 0, 0.5, 1, 100, 3.0)")
 
     with Database(path) as db:
         assert db.schema_version == LATEST_VERSION == len(MIGRATIONS)
@@ -38,12 +46,8 @@ def test_upgrade_from_v1_keeps_data(tmp_path: Path) -> None:
 
 
 def test_upgrade_from_v2_adds_the_tempo_hint_of_pending_work(tmp_path: Path) -> None:
-    path = tmp_path / "v2.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn, target=2) == 2
-    conn.execute("INSERT INTO songs (title, audio_path, added_at, status) "
-                 "VALUES ('Half done', '/music/a.flac', 1.0, 'analysing')")
-    conn.close()
+    path = _old_database(tmp_path / "v2.db", 2, "INSERT INTO songs (title, audio_path, added_at, status) "
+                         "VALUES ('Half done', '/music/a.flac', 1.0, 'analysing')")
 
     with Database(path) as db:
         assert db.schema_version == LATEST_VERSION >= 3
