@@ -624,7 +624,8 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
 #: Weight of the snare's back-beat alternation against the log tempo salience when deciding
 #: whether the tracked beats are really half the beat level (:func:`beats_at_half_level`). Chosen
 #: on the eleven tuning sets (docs/BENCHMARKS.md, twelfth round): summed beat + downbeat F 18.432
-#: without the check, 18.958 at 1.0, 18.944 at 2.0, 18.841 at 3.0.
+#: without the check, 18.958 with it at 1.0 (a version that could also halve: 18.959 at 1.0,
+#: 18.944 at 2.0, 18.841 at 3.0).
 BACKBEAT_WEIGHT = 1.0
 #: Relative tempo range around each level whose best salience counts (tempo changes spread the peak).
 LEVEL_TEMPO_TOLERANCE = 0.08

@@ -281,7 +281,7 @@ def _velocities(acts: Activations, j: int, frames: np.ndarray) -> np.ndarray:
     difference ``d`` (features are ``log10(1 + g * magnitude)``) gives ``110 * 10**(2 d)``:
     steeper than amplitude alone would say, because the log compression and the band's
     background squash the level differences of soft hits; ghost-note F on the tuning sets is
-    best from 2 to 2.5 (0.525, against 0.50 at 1.5 and 0.33 at 1; docs/BENCHMARKS.md).
+    best from 2 to 2.5 (0.525, against 0.50 at 1.5 and 0.35 at 1; docs/BENCHMARKS.md).
     """
     if acts.band_level is None:
         peak = acts.instrument(INSTRUMENTS[j])[frames]
