@@ -145,3 +145,32 @@ def test_the_tempo_hint_is_cleared_when_the_reanalysis_ends(tmp_path: Path) -> N
     pool = FakePool()
     restart(path, tmp_path, pool)
     assert HINT not in pool.hints
+
+
+def test_a_server_stopped_gracefully_resumes_the_song_with_its_hint(tmp_path: Path) -> None:
+    """Stopping the server (its jobs cancelled, as at shutdown) does not fail the song."""
+    path = tmp_path / "backbeat.db"
+    song_id = ready_song(path)
+
+    async def stop_mid_analysis() -> None:
+        with Database(path) as db:
+            pool = StuckPool()
+            library = Library(db, songs_dir=tmp_path, executor=pool)
+            job = library.reanalyse(song_id, tempo_hint_bpm=HINT)
+            while pool.calls == 0:
+                await asyncio.sleep(0)
+            for task in list(library._tasks):
+                task.cancel()
+            await library.wait_idle()
+            assert job.state == "failed" and "resumes" in job.message
+
+    asyncio.run(stop_mid_analysis())
+    with Database(path) as db:
+        song = db.get_song(song_id)
+        assert song is not None and song.status == "analysing" and song.tempo_hint_bpm == HINT
+    pool = FakePool()
+    restart(path, tmp_path, pool)
+    assert pool.hints == [HINT]
+    with Database(path) as db:
+        song = db.get_song(song_id)
+        assert song is not None and song.status == "ready" and song.tempo_hint_bpm is None

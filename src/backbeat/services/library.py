@@ -399,9 +399,9 @@ class Library:
             self._stage(job, STATUS_READY, 1.0)
             job.state = "done"
         except asyncio.CancelledError:
-            job.state, job.stage, job.message = "failed", STATUS_FAILED, "server shut down while processing"
-            with contextlib.suppress(BackbeatError):
-                self.db.update_song(job.song_id, status=STATUS_FAILED, clear_tempo_hint=True)
+            # The server is stopping: the song keeps its stored stage and tempo hint, so the next
+            # start picks it up again (resume_unfinished) instead of leaving it failed.
+            job.state, job.message = "failed", "server stopped while processing; it resumes on the next start"
             raise
         except BackbeatError as exc:
             self._fail(job, str(exc))
