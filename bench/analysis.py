@@ -100,6 +100,9 @@ TEMPO_TOLERANCE = 0.08
 GHOST_VELOCITY = 45
 #: Fewest matched hits of one instrument in a file for a velocity correlation.
 MIN_VELOCITY_PAIRS = 8
+#: Sample rate and hop of the velocity anchor's onset envelope.
+ANCHOR_SR = 22050
+ANCHOR_HOP = 512
 CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal"}
 #: Annotated class9 -> the analysis' ``detail`` it should get (kick and snare have one class9 each).
 DETAIL_OF_CLASS9 = {"HHC": "hihat_closed", "HHO": "hihat_open", "HT": "tom_high", "MT": "tom_mid",
@@ -131,24 +134,20 @@ def read_annotations(stem: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
     if not beats_path.exists():
         return None
     ann = np.loadtxt(beats_path, ndmin=2)
-    onsets: dict[str, list[float]] = {c: [] for c in CLASS5.values()}
-    ons_path = stem.with_suffix(".onsets.tsv")
-    if ons_path.exists():
-        with ons_path.open() as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                onsets[CLASS5[row["class5"]]].append(float(row["time"]))
-    return ann[:, 0], ann[:, 1].astype(int), {k: np.asarray(v) for k, v in onsets.items()}
+    onsets = {k: times for k, (times, _) in read_onset_velocities(stem).items()}
+    return ann[:, 0], ann[:, 1].astype(int), onsets
 
 
 def read_onset_velocities(stem: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Annotated (onset times, MIDI velocities) per instrument (:data:`CLASS5`) from ``X.onsets.tsv``."""
+    """Annotated (onset times, MIDI velocities) per instrument (:data:`CLASS5`) from ``X.onsets.tsv``,
+    in file order; the velocity is NaN where the file has none."""
     out: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS5.values()}
     path = stem.with_suffix(".onsets.tsv")
     if path.exists():
         with path.open() as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
-                if row.get("velocity"):
-                    out[CLASS5[row["class5"]]].append((float(row["time"]), float(row["velocity"])))
+                velocity = float(row["velocity"]) if row.get("velocity") else float("nan")
+                out[CLASS5[row["class5"]]].append((float(row["time"]), velocity))
     return {k: (np.array([t for t, _ in v]), np.array([x for _, x in v])) for k, v in out.items()}
 
 
@@ -160,6 +159,8 @@ def velocity_rho(ref: tuple[np.ndarray, np.ndarray], est_times_s: np.ndarray,
     from scipy.stats import spearmanr
 
     ref_t, ref_v = ref
+    known = ~np.isnan(ref_v)
+    ref_t, ref_v = ref_t[known], ref_v[known]
     if ref_t.size == 0 or est_times_s.size == 0:
         return None
     order = np.argsort(ref_t, kind="stable")
@@ -173,16 +174,19 @@ def velocity_rho(ref: tuple[np.ndarray, np.ndarray], est_times_s: np.ndarray,
     return float(spearmanr(a, b).statistic)
 
 
-def onset_strength_at(path: Path, times_s: np.ndarray) -> np.ndarray:
-    """librosa's onset strength of the whole recording at each time (max over ±1 frame): the
+def onset_envelope(path: Path) -> np.ndarray:
+    """librosa's onset strength of the whole recording (22.05 kHz, hop :data:`ANCHOR_HOP`): the
     naive loudness anchor for the velocity figures."""
     import librosa
 
-    y, sr = librosa.load(path, sr=22050, mono=True)
-    hop = 512
-    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
-    frames = np.clip(np.round(times_s * sr / hop).astype(int), 0, env.size - 1)
-    return np.array([env[max(0, f - 1):f + 2].max() for f in frames])
+    y, sr = librosa.load(path, sr=ANCHOR_SR, mono=True)
+    return np.asarray(librosa.onset.onset_strength(y=y, sr=sr, hop_length=ANCHOR_HOP))
+
+
+def envelope_at(envelope: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """The onset envelope at each time (max over ±1 frame)."""
+    frames = np.clip(np.round(times_s * ANCHOR_SR / ANCHOR_HOP).astype(int), 0, envelope.size - 1)
+    return np.array([envelope[max(0, f - 1):f + 2].max() for f in frames])
 
 
 def read_detail_onsets(stem: Path) -> dict[str, np.ndarray]:
@@ -339,6 +343,7 @@ def main() -> int:
             truth = read_annotations(stem)
             detail_onsets = read_detail_onsets(stem) if truth is not None else {}
             ref_velocities = read_onset_velocities(stem) if truth is not None else {}
+            anchor_envelope = onset_envelope(path) if truth is not None and not args.no_librosa else None
             lib_beats = np.zeros(0)
             lib_tempo = 0.0
             if not args.no_librosa:
@@ -383,9 +388,9 @@ def main() -> int:
                         rho = velocity_rho(ref_velocities[inst], est_on, est_vel)
                         if rho is not None:
                             st.velocity_rho.setdefault(inst, []).append(rho)
-                            if not args.no_librosa:
+                            if anchor_envelope is not None:
                                 anchor = velocity_rho(ref_velocities[inst], est_on,
-                                                      onset_strength_at(path, est_on))
+                                                      envelope_at(anchor_envelope, est_on))
                                 if anchor is not None:
                                     st.anchor_velocity_rho.setdefault(inst, []).append(anchor)
                     starts = np.array([seg.time_s for seg in a.tempo_map])
