@@ -29,7 +29,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backbeat.analysis.features import log_filterbank
-from kits import CACHE, CLASS9_BY_KEY, EXTRA_KITS, MUSESCORE_SF3, PERMISSIVE_KITS, TRAIN_KITS, load_bank
+from kits import (
+    CACHE,
+    CLASS9_BY_KEY,
+    EXTRA_KITS,
+    FIFTH_KITS,
+    MUSESCORE_SF3,
+    PERMISSIVE_KITS,
+    TRAIN_KITS,
+    load_bank,
+)
 from render import (
     CLASS9,
     GMD_DIR,
@@ -66,6 +75,8 @@ class Production(NamedTuple):
     level_db: tuple[float, float] = (-9.0, 1.0)
     extra_kits: tuple[str, ...] = ()
     band_soundfonts: tuple[str, ...] = BAND_SOUNDFONTS
+    fifth_kit_p: float = 0.0
+    fifth_kits: tuple[str, ...] = ()
 
 
 class Job(NamedTuple):
@@ -100,6 +111,10 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
     kit = kits[int(rng.integers(len(kits)))]
     if prod.extra_kits and prng.random() < prod.extra_kit_p:
         kit = prod.extra_kits[int(prng.integers(len(prod.extra_kits)))]
+    # The fifth set's kits likewise come from a stream of their own.
+    frng = np.random.default_rng([seed, 5])
+    if prod.fifth_kits and frng.random() < prod.fifth_kit_p:
+        kit = prod.fifth_kits[int(frng.integers(len(prod.fifth_kits)))]
     bank = None
     if rng.random() < synth_p:
         bank = synth_bank(rng)
@@ -160,6 +175,9 @@ def main() -> None:
     ap.add_argument("--extra-kit-p", type=float, default=0.0,
                     help="share of the sampled-kit items drummed on a kit added for the fourth set "
                          "(kits.EXTRA_KITS); the rest draw from the first three sets' kits")
+    ap.add_argument("--fifth-kit-p", type=float, default=0.0,
+                    help="share of the sampled-kit items drummed on a kit added for the fifth set "
+                         "(kits.FIFTH_KITS: Csound's GM bank, OPL-3 FM drums)")
     ap.add_argument("--band-sf-p", type=float, default=0.0,
                     help="share of mixes whose band is rendered with a random SoundFont of BAND_SOUNDFONTS")
     ap.add_argument("--dense-p", type=float, default=0.0,
@@ -178,11 +196,12 @@ def main() -> None:
     if args.limit:
         rows = rows[: args.limit]
     pool_kits = PERMISSIVE_KITS if args.permissive_only else TRAIN_KITS
-    kits = tuple(k for k in pool_kits if k not in EXTRA_KITS)
+    kits = tuple(k for k in pool_kits if k not in EXTRA_KITS and k not in FIFTH_KITS)
     prod = Production(args.extra_kit_p, args.band_sf_p, args.dense_p, args.loud_p,
                       (float(args.level_db[0]), float(args.level_db[1])),
                       tuple(k for k in pool_kits if k in EXTRA_KITS),
-                      BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS)
+                      BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS,
+                      args.fifth_kit_p, tuple(k for k in pool_kits if k in FIFTH_KITS))
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i

@@ -7,8 +7,9 @@ Sources (all installed Debian packages, redistributable):
 
 * SoundFont kits (``fluid-soundfont-gm`` FluidR3_GM drum kits, ``avldrums``
   AVL Black Pearl / Red Zeppelin, ``musescore-general-soundfont-small``
-  MuseScore General .sf3, ``timgm6mb-soundfont`` TimGM6mb): every key is rendered once per velocity
-  layer by the fluidsynth command line and sliced.
+  MuseScore General .sf3, ``timgm6mb-soundfont`` TimGM6mb, ``csound-soundfont`` sf_GMbank,
+  ``opl3-soundfont`` OPL-3 FM): every key is rendered once per velocity layer by the fluidsynth
+  command line and sliced.
 * Hydrogen drum kits (``hydrogen-drumkits``): ``drumkit.xml`` is parsed and its
   wav/flac/aiff samples loaded with their velocity layers; instrument names are
   mapped to GM keys by keyword.
@@ -64,6 +65,10 @@ _MUSESCORE_KITS = (("standard", 0), ("standard2", 2), ("standard5", 5), ("room",
 _TIM_KITS = (("standard", 0), ("room", 8), ("power", 16), ("electronic", 24), ("tr808", 25),
              ("brush", 40))  # its Jazz kit has the Standard kit's kick, snare, hi-hat and crash
 
+#: Csound's GM bank (``csound-soundfont``, public domain): its own samples, not FluidR3's.
+_CSOUND_KITS = (("standard", 0), ("room", 8), ("power", 16), ("electronic", 24), ("tr808", 25),
+                ("brush", 40), ("orchestra", 48))  # its Jazz kit is its Standard kit
+
 #: SoundFont kits: name -> (sf2 file, or an absolute path; bank, program, channel).
 SF2_KITS: dict[str, tuple[str, int, int, int]] = {
     "fluid_standard": ("FluidR3_GM.sf2", 128, 0, 9),
@@ -79,6 +84,9 @@ SF2_KITS: dict[str, tuple[str, int, int, int]] = {
     **{f"fluid_{name}": ("FluidR3_GM.sf2", 128, prog, 9) for name, prog in _FLUID_VARIANTS},
     **{f"ms_{name}": (MUSESCORE_SF3, 128, prog, 9) for name, prog in _MUSESCORE_KITS},
     **{f"tim_{name}": ("TimGM6mb.sf2", 128, prog, 9) for name, prog in _TIM_KITS},
+    # Added for the fifth training set (``build_dataset.py --fifth-kit-p``); see FIFTH_KITS.
+    **{f"cs_{name}": ("sf_GMbank.sf2", 128, prog, 9) for name, prog in _CSOUND_KITS},
+    "opl3_fm": ("OPL-3_FM_128M.sf2", 128, 0, 9),  # FM-synthesized drums (CC BY-SA 4.0)
 }
 HYDROGEN_KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "HardElectro1",
                  "Millo_MultiLayered2", "Millo-Drums_v.1", "VariBreaks", "The Black Pearl 1.0",
@@ -89,11 +97,14 @@ EVAL_KITS = ("avl_red_zeppelin", "h2_ForzeeStereo", "h2_HardElectro1")
 #: Training kits added after the first three sets: FluidR3 variant presets, MuseScore General, TimGM6mb.
 EXTRA_KITS = tuple(k for k in SF2_KITS if k.startswith(("ms_", "tim_"))
                    or k[len("fluid_"):] in dict(_FLUID_VARIANTS))
-#: All training kits; the ones of the first three sets come first, in their original order.
+#: Training kits added for the fifth set: Csound's GM bank and OPL-3 FM drums.
+FIFTH_KITS = tuple(k for k in SF2_KITS if k.startswith(("cs_", "opl3_")))
+#: All training kits; the ones of the first three sets come first, in their original order, then the
+#: fourth set's and the fifth set's (so the earlier sets' recipes draw exactly as before).
 TRAIN_KITS = tuple(k for k in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)]
-                   if k not in EVAL_KITS and k not in EXTRA_KITS) + EXTRA_KITS
+                   if k not in EVAL_KITS and k not in EXTRA_KITS and k not in FIFTH_KITS) + EXTRA_KITS + FIFTH_KITS
 #: Training kits whose samples carry a permissive licence (MIT, CC0, CC BY, CC BY-SA), per their metadata.
-PERMISSIVE_KITS = tuple(k for k in TRAIN_KITS if k.startswith(("fluid_", "ms_"))
+PERMISSIVE_KITS = tuple(k for k in TRAIN_KITS if k.startswith(("fluid_", "ms_", "cs_", "opl3_"))
                         or k in ("h2_Audiophob", "h2_BJA_Pacific", "h2_rumpf_kit_z01_h2"))
 
 # Ordered keyword rules: first match wins.
