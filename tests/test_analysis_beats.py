@@ -412,10 +412,13 @@ def test_beats_at_half_level_follows_the_back_beat(bpm: float, phase: float) -> 
     n = 3100
     activation = np.clip(pulse_activation(truth, n) + 0.3 * pulse_activation(eighths, n), 0, 1)
     snare = pulse_activation(truth[1::2], n)
-    assert not B.beats_at_half_level(truth, activation, snare)
-    assert not B.beats_at_half_level(eighths, activation, snare)
-    if bpm >= 110:
-        assert B.beats_at_half_level(truth[0::2], activation, snare)
-        if bpm >= 170:  # the tempo prior alone keeps the half level
-            assert not B.beats_at_half_level(truth[0::2], activation, snare, weight=0.0)
-    assert not B.beats_at_half_level(truth[0:14:2], activation, snare)
+    kick = pulse_activation(truth[0::2], n)
+    for k in (None, kick):
+        assert not B.beats_at_half_level(truth, activation, snare, kick_activation=k)
+        assert not B.beats_at_half_level(eighths, activation, snare, kick_activation=k)
+        if bpm >= 110:
+            assert B.beats_at_half_level(truth[0::2], activation, snare, kick_activation=k)
+            if bpm >= 170:  # the tempo prior alone keeps the half level
+                assert not B.beats_at_half_level(truth[0::2], activation, snare, kick_activation=k,
+                                                 weight=0.0)
+        assert not B.beats_at_half_level(truth[0:14:2], activation, snare, kick_activation=k)

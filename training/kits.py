@@ -102,7 +102,7 @@ FIFTH_KITS = tuple(k for k in SF2_KITS if k.startswith(("cs_", "opl3_")))
 #: All training kits; the ones of the first three sets come first, in their original order, then the
 #: fourth set's and the fifth set's (so the earlier sets' recipes draw exactly as before).
 TRAIN_KITS = tuple(k for k in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)]
-                   if k not in EVAL_KITS and k not in EXTRA_KITS and k not in FIFTH_KITS) + EXTRA_KITS + FIFTH_KITS
+                   if k not in (*EVAL_KITS, *EXTRA_KITS, *FIFTH_KITS)) + EXTRA_KITS + FIFTH_KITS
 #: Training kits whose samples carry a permissive licence (MIT, CC0, CC BY, CC BY-SA), per their metadata.
 PERMISSIVE_KITS = tuple(k for k in TRAIN_KITS if k.startswith(("fluid_", "ms_", "cs_", "opl3_"))
                         or k in ("h2_Audiophob", "h2_BJA_Pacific", "h2_rumpf_kit_z01_h2"))

@@ -622,11 +622,14 @@ def track_beats(activation: np.ndarray, *, fps: float = FPS, min_bpm: float = MI
 # -- beat level -------------------------------------------------------------------
 
 #: Weight of the snare's back-beat alternation against the log tempo salience when deciding
-#: whether the tracked beats are really half the beat level (:func:`beats_at_half_level`). Chosen
-#: on the eleven tuning sets (docs/BENCHMARKS.md, twelfth round): summed beat + downbeat F 18.432
-#: without the check, 18.958 with it at 1.0 (a version that could also halve: 18.959 at 1.0,
-#: 18.944 at 2.0, 18.841 at 3.0).
-BACKBEAT_WEIGHT = 1.0
+#: whether the tracked beats are really half the beat level (:func:`beats_at_half_level`), and of the
+#: kick's alternation, which counts against a level. Chosen on the eleven tuning sets
+#: (docs/BENCHMARKS.md, twelfth and thirteenth rounds): summed beat + downbeat F 18.432 without the
+#: check, 18.958 with the snare alone at 1.0, 19.115 at 2.0 with the kick at -0.5 (19.019 at 3.0 and
+#: -1.0, which loses dev-renders beats).
+BACKBEAT_WEIGHT = 2.0
+#: Weight of the kick's alternation on the same grid (negative: see :func:`beats_at_half_level`).
+KICK_ALTERNATION_WEIGHT = -0.5
 #: Relative tempo range around each level whose best salience counts (tempo changes spread the peak).
 LEVEL_TEMPO_TOLERANCE = 0.08
 
@@ -645,15 +648,19 @@ def backbeat_alternation(beats_s: np.ndarray, snare_activation: np.ndarray, *, f
 
 
 def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activation: np.ndarray, *,
-                        fps: float = FPS, prior_bpm: float = PRIOR_BPM, prior_octaves: float = PRIOR_OCTAVES,
-                        weight: float = BACKBEAT_WEIGHT) -> bool:
+                        kick_activation: np.ndarray | None = None, fps: float = FPS,
+                        prior_bpm: float = PRIOR_BPM, prior_octaves: float = PRIOR_OCTAVES,
+                        weight: float = BACKBEAT_WEIGHT,
+                        kick_weight: float = KICK_ALTERNATION_WEIGHT) -> bool:
     """Whether the tracked beats are every other beat of the song, which should be counted twice as fast.
 
     The tracked level and twice it each score the log of their tempo salience
     in the activation (:func:`tempo_salience`, with the prior; the best within
     :data:`LEVEL_TEMPO_TOLERANCE`, as tempo changes spread the peak) plus
     ``weight`` times the snare's back-beat alternation on their grid
-    (:func:`backbeat_alternation`). A network trained mostly on mid-tempo
+    (:func:`backbeat_alternation`) plus ``kick_weight`` times the kick's. The
+    kick's weight is negative: alternation that the kick shares is less
+    telling than the snare's alone (every other beat merely louder). A network trained mostly on mid-tempo
     grooves reads fast songs at half tempo with the snare on every beat; the
     back beat puts them at the level a drummer counts. Only this direction is
     checked: halving as well scores the same on the tuning sets, but reads
@@ -676,5 +683,8 @@ def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activ
         salience = float(sal[near].max()) if np.any(near) else 0.0
         if salience <= 0:
             return False
-        scores.append(math.log(salience) + weight * backbeat_alternation(grid, snare_activation, fps=fps))
+        score = math.log(salience) + weight * backbeat_alternation(grid, snare_activation, fps=fps)
+        if kick_activation is not None:
+            score += kick_weight * backbeat_alternation(grid, kick_activation, fps=fps)
+        scores.append(score)
     return scores[1] > scores[0]

@@ -403,8 +403,11 @@ def _settle_beat_level(beats_s: np.ndarray, beat_activation: np.ndarray, acts: A
     """The beats tracked again at twice their tempo if the snare's back beat says they are every other
     beat (:func:`.beats.beats_at_half_level`); else as they are."""
     snare = getattr(acts, "snare", None)
-    if snare is None or not beats_mod.beats_at_half_level(beats_s, beat_activation, snare, fps=FPS,
-                                                          prior_bpm=prior_bpm, prior_octaves=prior_octaves):
+    if snare is None:
+        return beats_s
+    kick = getattr(acts, "kick", None)
+    if not beats_mod.beats_at_half_level(beats_s, beat_activation, snare, kick_activation=kick, fps=FPS,
+                                         prior_bpm=prior_bpm, prior_octaves=prior_octaves):
         return beats_s
     tempo_bpm = 2.0 * 60.0 / float(np.median(np.diff(beats_s)))
     return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=tempo_bpm).beats_s
