@@ -659,10 +659,11 @@ def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activ
     :data:`LEVEL_TEMPO_TOLERANCE`, as tempo changes spread the peak) plus
     ``weight`` times the snare's back-beat alternation on their grid
     (:func:`backbeat_alternation`) plus ``kick_weight`` times the kick's. The
-    kick's weight is negative: alternation that the kick shares is less
-    telling than the snare's alone (every other beat merely louder). A network trained mostly on mid-tempo
-    grooves reads fast songs at half tempo with the snare on every beat; the
-    back beat puts them at the level a drummer counts. Only this direction is
+    kick's weight is negative: alternation the kick shares is weaker evidence
+    of a back beat than the snare's own (every other beat merely louder). A
+    network trained mostly on mid-tempo grooves reads fast songs at half tempo
+    with the snare on every beat; the back beat puts them at the level a
+    drummer counts. Only this direction is
     checked: halving as well scores the same on the tuning sets, but reads
     half-time feels (snare on 3) at half their tempo.
 
