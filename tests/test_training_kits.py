@@ -31,9 +31,17 @@ def test_held_out_kits_are_never_training_kits() -> None:
 
 
 def test_first_sets_kit_order_is_unchanged() -> None:
-    base = tuple(k for k in kits.TRAIN_KITS if k not in kits.EXTRA_KITS)
+    base = tuple(k for k in kits.TRAIN_KITS if k not in (*kits.EXTRA_KITS, *kits.FIFTH_KITS))
     assert base == FIRST_SETS_KITS
     assert set(kits.EXTRA_KITS) <= set(kits.TRAIN_KITS)
+
+
+def test_fifth_set_kits_come_last_and_leave_the_fourth_sets_pool_alone() -> None:
+    assert kits.TRAIN_KITS[-len(kits.FIFTH_KITS):] == kits.FIFTH_KITS
+    assert not set(kits.FIFTH_KITS) & set(kits.EXTRA_KITS)
+    assert all(k.startswith(("ms_", "tim_", "fluid_")) for k in kits.EXTRA_KITS)
+    assert set(kits.FIFTH_KITS) <= set(kits.PERMISSIVE_KITS)  # public domain and CC BY-SA 4.0
+    assert "cs_jazz" not in kits.FIFTH_KITS  # a copy of the Standard kit
 
 
 def test_permissive_kits_leave_out_gpl_sources() -> None:
