@@ -31,11 +31,11 @@ The bar-start cues (crash, tom fill, kick just after the beat;
 Fast songs that the network reads at half tempo are tracked again at twice it
 when the snare's back beat says so (:func:`.beats.beats_at_half_level`).
 On the tuning sets the fused path (two beat networks averaged, since
-2026-11-24; seventh-stage drum model; the doubling check since session 8) gives beat F /
-downbeat F 0.915 / 0.839
+2026-11-24; seventh-stage drum model; the doubling check since session 8, with the kick
+since session 9) gives beat F / downbeat F 0.922 / 0.785
 (dev-renders), 0.878 / 0.756 (tune-drums), 0.934 / 0.902 (tune-mix), 0.991 / 0.739
-(eval-drums), 0.892 / 0.804 (eval-mix); on the held-out eval2 sets 0.829 / 0.771
-(drums) and 0.916 / 0.906 (mixes). When the fused path was chosen (with the first
+(eval-drums), 0.934 / 0.804 (eval-mix); on the held-out eval2 sets 0.829 / 0.771
+(drums) and 0.939 / 0.926 (mixes). When the fused path was chosen (with the first
 network alone), ``"model"`` gave
 0.865 / 0.757, 0.811 / 0.677, 0.842 / 0.815 on the first three sets; without the
 drum model the network alone gave 0.865 / 0.787, 0.877 / 0.662, 0.942 / 0.873
