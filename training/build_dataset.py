@@ -66,7 +66,7 @@ BAND_SOUNDFONTS = ("FluidR3_GM.sf2", MUSESCORE_SF3, "TimGM6mb.sf2")
 
 
 class Production(NamedTuple):
-    """Options of the fourth set; the defaults reproduce the first three sets' renders exactly."""
+    """Options of the fourth and fifth sets; the defaults reproduce the first three sets' renders exactly."""
 
     extra_kit_p: float = 0.0
     band_sf_p: float = 0.0
