@@ -196,12 +196,12 @@ def main() -> None:
     if args.limit:
         rows = rows[: args.limit]
     pool_kits = PERMISSIVE_KITS if args.permissive_only else TRAIN_KITS
-    kits = tuple(k for k in pool_kits if k not in EXTRA_KITS and k not in FIFTH_KITS)
+    kits = tuple(k for k in pool_kits if k not in EXTRA_KITS)
     prod = Production(args.extra_kit_p, args.band_sf_p, args.dense_p, args.loud_p,
                       (float(args.level_db[0]), float(args.level_db[1])),
                       tuple(k for k in pool_kits if k in EXTRA_KITS),
                       BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS,
-                      args.fifth_kit_p, tuple(k for k in pool_kits if k in FIFTH_KITS))
+                      args.fifth_kit_p, FIFTH_KITS)  # all permissive
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i
