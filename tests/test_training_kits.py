@@ -31,16 +31,17 @@ def test_held_out_kits_are_never_training_kits() -> None:
 
 
 def test_first_sets_kit_order_is_unchanged() -> None:
-    base = tuple(k for k in kits.TRAIN_KITS if k not in (*kits.EXTRA_KITS, *kits.FIFTH_KITS))
+    base = tuple(k for k in kits.TRAIN_KITS if k not in kits.EXTRA_KITS)
     assert base == FIRST_SETS_KITS
     assert set(kits.EXTRA_KITS) <= set(kits.TRAIN_KITS)
 
 
-def test_fifth_set_kits_come_last_and_leave_the_fourth_sets_pool_alone() -> None:
-    assert kits.TRAIN_KITS[-len(kits.FIFTH_KITS):] == kits.FIFTH_KITS
+def test_fifth_set_kits_stay_out_of_the_earlier_recipes_pools() -> None:
+    """Other recipes (the meter and tuning sets) index TRAIN_KITS by seed; new kits would change them."""
+    assert not set(kits.FIFTH_KITS) & set(kits.TRAIN_KITS)
     assert not set(kits.FIFTH_KITS) & set(kits.EXTRA_KITS)
     assert all(k.startswith(("ms_", "tim_", "fluid_")) for k in kits.EXTRA_KITS)
-    assert set(kits.FIFTH_KITS) <= set(kits.PERMISSIVE_KITS)  # public domain and CC BY-SA 4.0
+    assert all(kits.SF2_KITS[k][0] in ("sf_GMbank.sf2", "OPL-3_FM_128M.sf2") for k in kits.FIFTH_KITS)
     assert "cs_jazz" not in kits.FIFTH_KITS  # a copy of the Standard kit
 
 
@@ -55,6 +56,18 @@ def _groove() -> object:
     beats = np.arange(0, 8.0, 0.5)
     events = [(float(t), 36, 36, 100) for t in beats[::2]] + [(float(t), 38, 38, 90) for t in beats[1::2]]
     return render.Groove("t", sorted(events), beats, (np.arange(len(beats)) % 4) + 1, 8.0, 120.0)
+
+
+def test_the_band_subdivides_compound_beats_in_three() -> None:
+    """6/8 is annotated in dotted quarters; its band plays eighths, three to a beat, not two."""
+    g = _groove()
+    g68 = render.Groove("t68", g.events, g.beats_s, g.positions, g.duration_s, g.bpm, beat_subdivision=3)
+    for groove, n_sub in ((g, 2), (g68, 3)):
+        dense = render.accompaniment_midi(groove, np.random.default_rng(1), dense=True)
+        starts = np.array([n.start for n in dense.instruments[-1].notes])
+        steps = np.unique(np.round(starts / (0.5 / n_sub)))  # the beat is 0.5 s
+        assert np.array_equal(steps, np.arange(n_sub * len(groove.beats_s)))
+    assert render.crop(g68, 1.0, 4.0).beat_subdivision == 3
 
 
 def test_dense_band_adds_a_driven_guitar() -> None:

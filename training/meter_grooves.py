@@ -205,4 +205,4 @@ def performance(rng: np.random.Generator, *, duration_s: float = 36.0, name: str
     events.sort()
     keep = beats < duration_s
     return Groove(f"{name}_{meter.name.replace('/', '-')}", events, beats[keep], np.array(positions)[keep],
-                  float(duration_s), bpm)
+                  float(duration_s), bpm, beat_subdivision=3 if meter.sub == 3 else 2)

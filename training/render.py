@@ -39,6 +39,9 @@ class Groove:
     positions: np.ndarray
     duration_s: float
     bpm: float
+    #: Notes per annotated beat that the band subdivides it into: 2, or 3 for compound meters (6/8,
+    #: 12/8), whose annotated beat is the dotted quarter. Groove MIDI files keep 2, as rendered so far.
+    beat_subdivision: int = 2
 
 
 def load_groove(path: Path, *, name: str = "") -> Groove:
@@ -69,7 +72,7 @@ def crop(g: Groove, start_s: float, dur_s: float) -> Groove:
     ev = [(t - start_s, p, k, v) for t, p, k, v in g.events if start_s <= t < start_s + dur_s]
     keep = (g.beats_s >= start_s) & (g.beats_s < start_s + dur_s)
     return Groove(g.name, ev, g.beats_s[keep] - start_s, g.positions[keep],
-                  min(dur_s, g.duration_s - start_s), g.bpm)
+                  min(dur_s, g.duration_s - start_s), g.bpm, g.beat_subdivision)
 
 
 def warp(g: Groove, tempo_ratio: np.ndarray, *, step_s: float = 0.001) -> Groove:
@@ -94,7 +97,8 @@ def warp(g: Groove, tempo_ratio: np.ndarray, *, step_s: float = 0.001) -> Groove
     events = [(float(w(t)), p, k, v) for t, p, k, v in g.events]
     duration = float(w(g.duration_s))
     mean_ratio = g.duration_s / duration if duration > 0 else 1.0
-    return Groove(g.name, events, w(g.beats_s), g.positions.copy(), duration, g.bpm * mean_ratio)
+    return Groove(g.name, events, w(g.beats_s), g.positions.copy(), duration, g.bpm * mean_ratio,
+                  g.beat_subdivision)
 
 
 def _pick_layer(layers: list[tuple[int, np.ndarray]], vel: int) -> tuple[np.ndarray, float]:
@@ -208,7 +212,8 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
 
     With ``dense`` every part is more likely to play and a second, driven
     guitar doubles the chords in eighth notes (palm-muted power chords or open
-    strums), so the band covers the snare and cymbal range more often.
+    strums), so the band covers the snare and cymbal range more often. Guitars
+    subdivide each beat into ``g.beat_subdivision`` notes (three in 6/8).
     """
     pm = pretty_midi.PrettyMIDI(initial_tempo=max(g.bpm, 30.0))
     tonic = int(rng.integers(0, 12))
@@ -270,7 +275,7 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
         pm.instruments.append(inst)
     if parts[2]:
         inst = pretty_midi.Instrument(program=int(rng.choice(_GUITARS)))
-        sub = 2 if rng.random() < 0.6 else 1
+        sub = g.beat_subdivision if rng.random() < 0.6 else 1
         for b in beats:
             for s in range(sub):
                 t = b + s * period / sub
@@ -305,13 +310,14 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
     if dense:
         inst = pretty_midi.Instrument(program=int(rng.choice(_DRIVEN_GUITARS)))
         muted = rng.random() < 0.5
+        n_sub = g.beat_subdivision
         for b in beats:
-            for s in range(2):
-                t = b + s * period / 2
+            for s in range(n_sub):
+                t = b + s * period / n_sub
                 if t >= g.duration_s:
                     continue
                 root = degree_pitch(chord_at(t + 0.01), 3)
-                end = t + period / 2 * (0.45 if muted else 0.95)
+                end = t + period / n_sub * (0.45 if muted else 0.95)
                 for j, d in enumerate((0, 7, 12)):
                     inst.notes.append(pretty_midi.Note(int(rng.integers(80, 120)), root + d,
                                                        float(t + 0.004 * j), float(end)))
