@@ -11,7 +11,8 @@ held-out measure.
 
 Annotations count the beat the generator plays: quarter notes in 4/4 and 3/4,
 dotted quarters in 6/8 (2 a bar) and 12/8 (4 a bar), as the Groove MIDI 6/8
-renders do.
+renders do. The mixes' band strums those dotted quarters in three (since 2026-11-24, session 9;
+before, in two, which misled the tracker into a 3:2 reading).
 
 ``--fast`` writes ``cache/tune_fast`` instead: 4/4 only, at 140-200 BPM (rock, punk and
 metal tempi, which Groove MIDI barely has and the networks tend to halve), annotated at
