@@ -422,3 +422,25 @@ def test_beats_at_half_level_follows_the_back_beat(bpm: float, phase: float) -> 
                 assert not B.beats_at_half_level(truth[0::2], activation, snare, kick_activation=k,
                                                  weight=0.0)
         assert not B.beats_at_half_level(truth[0:14:2], activation, snare, kick_activation=k)
+
+
+@given(st.floats(45, 90), st.floats(0.0, 0.3))
+@settings(max_examples=25, deadline=None)
+def test_compound_pulse_phase_finds_the_dotted_quarters_of_a_hemiola(dq_bpm: float, start_s: float) -> None:
+    """A 6/8 beat (kick on 1, snare on 4 of each six eighths) tracked two eighths a beat is found,
+    with the phase of its dotted quarters, from either pair of eighths; tracked in dotted quarters or
+    in eighths it is left alone, and so are a waltz and a rock beat in quarter notes."""
+    n = 3100
+    eighths = np.arange(start_s, 30.0, 60.0 / dq_bpm / 3)
+    kick, snare = pulse_activation(eighths[0::6], n), pulse_activation(eighths[3::6], n)
+    assert B.compound_pulse_phase(eighths[0::2], kick, snare) == 0
+    assert B.compound_pulse_phase(eighths[1::2], kick, snare) == 2
+    assert B.compound_pulse_phase(eighths[0::3], kick, snare) is None
+    assert B.compound_pulse_phase(eighths, kick, snare) is None
+    quarters = eighths[0::2]
+    assert B.compound_pulse_phase(quarters, pulse_activation(quarters[0::3], n),
+                                  np.maximum(pulse_activation(quarters[1::3], n),
+                                             pulse_activation(quarters[2::3], n))) is None
+    assert B.compound_pulse_phase(quarters, pulse_activation(quarters[0::2], n),
+                                  pulse_activation(quarters[1::2], n)) is None
+    assert B.compound_pulse_phase(quarters[:11], kick, snare) is None  # too few beats to tell

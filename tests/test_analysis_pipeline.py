@@ -15,10 +15,11 @@ from backbeat.core.song_analysis import Analysis, TempoSegment
 
 
 def drum_song(duration_s: float, *, bpm: float = 120.0, sr: int = 44100, beats_per_bar: int = 4,
-              seed: int = 0, backbeat: bool = False) -> tuple[np.ndarray, np.ndarray]:
+              seed: int = 0, backbeat: bool = False, subdivision: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """A synthetic kit: kick on 1 (and the "and" of 3 in 4/4), snare on other beats,
     hi-hat eighths, a crash on every fourth downbeat. With ``backbeat``, a rock beat instead:
-    kick on 1 and 3, snare on 2 and 4.
+    kick on 1 and 3, snare on 2 and 4. ``subdivision`` hi-hats a beat (3: a compound meter's
+    dotted-quarter beats in eighths).
 
     Returns (samples float32, beat times in seconds).
     """
@@ -55,7 +56,8 @@ def drum_song(duration_s: float, *, bpm: float = 120.0, sr: int = 44100, beats_p
         if beats_per_bar == 4 and pos == 2 and not backbeat:
             add(kick, t + period / 2)
         add(hat, t)
-        add(hat * 0.6, t + period / 2)
+        for j in range(1, subdivision):
+            add(hat * 0.6, t + period * j / subdivision)
     return (0.5 * x / np.max(np.abs(x))).astype(np.float32), beats
 
 
@@ -157,6 +159,25 @@ def test_fast_rock_beat_is_counted_at_its_tempo(tmp_path: Path, bpm: float) -> N
     x, beats = drum_song(30.0, bpm=bpm, backbeat=True)
     a = Analyzer().analyze(_write(tmp_path, "fast.wav", x))
     assert a.tempo_map[0].bpm == pytest.approx(bpm, rel=0.02)
+    assert mir_eval.beat.f_measure(beats, np.array([b.time_s for b in a.beats])) > 0.95
+
+
+@pytest.mark.parametrize("dq_bpm", [56.0, 68.0])
+def test_six_eight_is_counted_in_its_dotted_quarters(tmp_path: Path, dq_bpm: float) -> None:
+    """A 6/8 beat (kick on 1, snare on 4, hi-hat eighths) that the networks track two eighths a beat,
+    as a 3/4 (the hemiola), comes out as 6/8 in eighths with its bars on the dotted quarters."""
+    x, beats = drum_song(30.0, bpm=dq_bpm, beats_per_bar=2, backbeat=True, subdivision=3)
+    a = Analyzer().analyze(_write(tmp_path, "six_eight.wav", x))
+    assert a.extra["meter"] == "6/8"
+    assert a.tempo_map[0].bpm == pytest.approx(3 * dq_bpm, rel=0.02)
+    pulse = np.array([b.time_s for b in a.beats if b.position in (1, 4)])
+    assert mir_eval.beat.f_measure(beats, pulse) > 0.95
+
+
+def test_waltz_stays_in_three_quarter_notes(tmp_path: Path) -> None:
+    x, beats = drum_song(30.0, bpm=100.0, beats_per_bar=3)
+    a = Analyzer().analyze(_write(tmp_path, "waltz.wav", x))
+    assert a.extra["meter"] == "3/4"
     assert mir_eval.beat.f_measure(beats, np.array([b.time_s for b in a.beats])) > 0.95
 
 

@@ -677,7 +677,7 @@ def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activ
         return False
     periods, sal = tempo_salience(activation, fps=fps, prior_bpm=prior_bpm, prior_octaves=prior_octaves)
     period = float(np.median(np.diff(b))) * fps
-    doubled = np.sort(np.concatenate([b, 0.5 * (b[1:] + b[:-1])]))
+    doubled = halves(b)
     scores = []
     for p, grid in ((period, b), (period / 2, doubled)):
         near = np.abs(periods / p - 1.0) <= LEVEL_TEMPO_TOLERANCE
@@ -689,3 +689,63 @@ def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activ
             score += kick_weight * backbeat_alternation(grid, kick_activation, fps=fps)
         scores.append(score)
     return scores[1] > scores[0]
+
+
+def halves(beats_s: np.ndarray) -> np.ndarray:
+    """The beats with a point halfway between each pair added (the eighth-note grid of quarter beats)."""
+    b = np.asarray(beats_s, dtype=np.float64)
+    return np.sort(np.concatenate([b, 0.5 * (b[1:] + b[:-1])]))
+
+
+#: Thresholds of :func:`compound_pulse_phase`: the gain in kick + snare alternation, and in kick + snare
+#: strength on the grid (relative to their mean on the eighths), of the dotted-quarter grid over the
+#: tracked one. Fixed from the eleven tuning sets' 258 files (docs/BENCHMARKS.md, fourteenth round):
+#: the nine files tracked at two eighths of a compound beat have gains >= 0.87 and >= 0.31; no other
+#: file has both above 0.27 and 0.09.
+COMPOUND_ALTERNATION_GAIN = 0.5
+COMPOUND_STRENGTH_GAIN = 0.2
+
+
+def compound_pulse_phase(beats_s: np.ndarray, kick_activation: np.ndarray, snare_activation: np.ndarray, *,
+                         fps: float = FPS) -> int | None:
+    """Where the dotted-quarter pulse lies if the tracked beats are pairs of eighths of a compound meter.
+
+    A 6/8 or 12/8 song (kick on 1, snare on 4 of each six eighths) is often
+    tracked two eighths a beat, a 3/4 in quarter notes against the grain
+    (a hemiola). Its real beat, the dotted quarter, is every third eighth.
+    On that grid, kick and snare alternate like a back beat and fall on the
+    beats; on the tracked grid the snare falls between beats. The dotted-quarter
+    grid is the eighths (:func:`halves`) from the phase where kick and snare
+    are strongest; it is chosen when it gains on the tracked grid both in
+    kick and snare alternation (:func:`backbeat_alternation`, summed) and in
+    their strength on the beats.
+
+    Parameters
+    ----------
+    beats_s
+        Tracked beat times in seconds, shape ``(n,)``.
+    kick_activation, snare_activation
+        The drum model's frame activations, shape ``(n_frames,)`` at ``fps``.
+
+    Returns
+    -------
+    int or None
+        The index (0, 1 or 2) of the first dotted-quarter beat in ``halves(beats_s)``;
+        None if the tracked beats are the song's beats (or there are fewer than 12).
+    """
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size < 12:
+        return None
+    eighths = halves(b)
+    accents = normalize_activation(kick_activation) + normalize_activation(snare_activation)
+    values = grid_values(eighths, accents, fps=fps)
+    if values.size < eighths.size or values.mean() <= 0:
+        return None
+    phase = int(np.argmax([values[p::3].mean() for p in range(3)]))
+    pulse = eighths[phase::3]
+    alternation_gain = sum(backbeat_alternation(pulse, a, fps=fps) - backbeat_alternation(b, a, fps=fps)
+                           for a in (kick_activation, snare_activation))
+    strength_gain = (values[phase::3].mean() - values[0::2].mean()) / values.mean()
+    if alternation_gain >= COMPOUND_ALTERNATION_GAIN and strength_gain >= COMPOUND_STRENGTH_GAIN:
+        return phase
+    return None

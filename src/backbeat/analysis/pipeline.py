@@ -82,6 +82,10 @@ BEAT_NET_PRIOR_OCTAVES = 0.8
 #: Width (octaves) of the tempo prior around a user's tempo hint: narrow enough that the beat level
 #: nearest the hint wins (twice or half the hint is weighted 3e-4), wide enough for a rough hint.
 TEMPO_HINT_OCTAVES = 0.25
+#: Downbeat log-odds added to the eighths of the dotted-quarter pulse when a compound meter is counted
+#: in eighths (:func:`.beats.compound_pulse_phase`): large enough that bars start only on the pulse the
+#: drums were found to accent; the other evidence then picks which pulse beat is the downbeat.
+PULSE_EVIDENCE = 20.0
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
 
@@ -343,18 +347,30 @@ class Analyzer:
                                           prior_octaves=prior_octaves).beats_s
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
             all_beats = _offbeat_vote(all_beats, acts)
+        meter = None
+        pulse_evidence = None
         if acts is not None and self.tempo_hint_bpm is None:
             all_beats = _settle_beat_level(all_beats, bacts.beat, acts, prior_bpm=prior_bpm,
                                            prior_octaves=prior_octaves)
-        beat_times = all_beats[all_beats < duration_s]
+            phase = _compound_pulse_phase(all_beats, acts)
+            if phase is not None:
+                # A compound meter tracked two eighths a beat: count it in eighths, as 6/8, with
+                # its bars starting on the dotted-quarter pulse.
+                all_beats = beats_mod.halves(all_beats)
+                meter = downbeats_mod.Meter(6, 8)
+                pulse_evidence = np.where(np.arange(all_beats.size) % 3 == phase, PULSE_EVIDENCE, 0.0)
+        keep = all_beats < duration_s
+        beat_times = all_beats[keep]
         if acts is not None:
             net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
+            if pulse_evidence is not None:
+                net_evidence = net_evidence + pulse_evidence[keep]
             bar_start = None
             if all(getattr(acts, k, None) is not None for k in ("cymbal", "tom", "kick")):
                 bar_start = downbeats_mod.bar_start_cues(beat_times, acts.cymbal, acts.tom, acts.kick,
                                                          ride_activation=getattr(acts, "ride", None), fps=FPS)
             return (beat_times, *_bar_positions(beat_times, features, acts, extra_evidence=net_evidence,
-                                                bar_start=bar_start,
+                                                bar_start=bar_start, meter=meter,
                                                 slip_cost=downbeats_mod.FUSED_SLIP_COST))
         positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
         return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
@@ -413,6 +429,15 @@ def _settle_beat_level(beats_s: np.ndarray, beat_activation: np.ndarray, acts: A
     return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=tempo_bpm).beats_s
 
 
+def _compound_pulse_phase(beats_s: np.ndarray, acts: Any) -> int | None:
+    """The dotted-quarter phase if the beats are pairs of eighths of a compound meter
+    (:func:`.beats.compound_pulse_phase`); None if not, or without kick and snare activations."""
+    kick, snare = getattr(acts, "kick", None), getattr(acts, "snare", None)
+    if kick is None or snare is None:
+        return None
+    return beats_mod.compound_pulse_phase(beats_s, kick, snare, fps=FPS)
+
+
 def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
     """Beat versus off-beat from the drum model's beat, kick, snare and downbeat outputs together."""
     cues = {k: getattr(acts, k, None) for k in beats_mod.OFFBEAT_CUES}
@@ -422,12 +447,13 @@ def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
 def _bar_positions(beat_times: np.ndarray, features: np.ndarray, acts: Any, *,
                    extra_evidence: np.ndarray | None = None,
                    bar_start: np.ndarray | None = None,
+                   meter: downbeats_mod.Meter | None = None,
                    slip_cost: float = downbeats_mod.SLIP_COST) -> tuple[np.ndarray, downbeats_mod.Meter]:
-    """Meter and bar positions (meter detection and bar template), with the drum model's cues if any."""
+    """Meter (detected unless given) and bar positions (bar template), with the drum model's cues if any."""
     return downbeats_mod.assign_positions(
         beat_times, features, fps=FPS, downbeat_activation=getattr(acts, "downbeat", None),
         kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
-        extra_evidence=extra_evidence, bar_start=bar_start, slip_cost=slip_cost)
+        meter=meter, extra_evidence=extra_evidence, bar_start=bar_start, slip_cost=slip_cost)
 
 
 def tempo_segments_summary(segments: tuple[TempoSegment, ...]) -> str:
