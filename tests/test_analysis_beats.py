@@ -426,21 +426,40 @@ def test_beats_at_half_level_follows_the_back_beat(bpm: float, phase: float) -> 
 
 @given(st.floats(45, 90), st.floats(0.0, 0.3))
 @settings(max_examples=25, deadline=None)
-def test_compound_pulse_phase_finds_the_dotted_quarters_of_a_hemiola(dq_bpm: float, start_s: float) -> None:
-    """A 6/8 beat (kick on 1, snare on 4 of each six eighths) tracked two eighths a beat is found,
-    with the phase of its dotted quarters, from either pair of eighths; tracked in dotted quarters or
-    in eighths it is left alone, and so are a waltz and a rock beat in quarter notes."""
+def test_in_compound_pairs_finds_a_hemiola(dq_bpm: float, start_s: float) -> None:
+    """A 6/8 beat (kick on 1, snare on 4 of each six eighths) tracked two eighths a beat is found
+    from either pair of eighths; tracked in dotted quarters or in eighths it is left alone, and so
+    are a waltz and a rock beat in quarter notes."""
     n = 3100
     eighths = np.arange(start_s, 30.0, 60.0 / dq_bpm / 3)
     kick, snare = pulse_activation(eighths[0::6], n), pulse_activation(eighths[3::6], n)
-    assert B.compound_pulse_phase(eighths[0::2], kick, snare) == 0
-    assert B.compound_pulse_phase(eighths[1::2], kick, snare) == 2
-    assert B.compound_pulse_phase(eighths[0::3], kick, snare) is None
-    assert B.compound_pulse_phase(eighths, kick, snare) is None
+    assert B.in_compound_pairs(eighths[0::2], kick, snare)
+    assert B.in_compound_pairs(eighths[1::2], kick, snare)
+    assert not B.in_compound_pairs(eighths[0::3], kick, snare)
+    assert not B.in_compound_pairs(eighths, kick, snare)
     quarters = eighths[0::2]
-    assert B.compound_pulse_phase(quarters, pulse_activation(quarters[0::3], n),
-                                  np.maximum(pulse_activation(quarters[1::3], n),
-                                             pulse_activation(quarters[2::3], n))) is None
-    assert B.compound_pulse_phase(quarters, pulse_activation(quarters[0::2], n),
-                                  pulse_activation(quarters[1::2], n)) is None
-    assert B.compound_pulse_phase(quarters[:11], kick, snare) is None  # too few beats to tell
+    assert not B.in_compound_pairs(quarters, pulse_activation(quarters[0::3], n),
+                                   np.maximum(pulse_activation(quarters[1::3], n),
+                                              pulse_activation(quarters[2::3], n)))
+    assert not B.in_compound_pairs(quarters, pulse_activation(quarters[0::2], n),
+                                   pulse_activation(quarters[1::2], n))
+    assert not B.in_compound_pairs(quarters[:11], kick, snare)  # too few beats to tell
+
+
+@pytest.mark.parametrize("start", [0, 1, 2])
+def test_six_eight_bars_start_on_the_pulse_of_kick_and_snare(start: int) -> None:
+    """In 6/8 (eighth-note beats), bars start on the dotted quarters where kick (1) and snare (4)
+    alternate, even where a downbeat output marks the eighth after; a snare on the eighth before
+    each pulse is not taken for the pulse."""
+    n = 3100
+    eighths = np.arange(0.2, 30.0, 0.2)
+    kick, snare = pulse_activation(eighths[start::6], n), pulse_activation(eighths[start + 3::6], n)
+    ev = D.pulse_evidence(eighths, kick, snare)
+    assert set(np.flatnonzero(ev) % 3) == {start} and ev.max() == D.PULSE_EVIDENCE
+    feats = np.zeros((n, 80), dtype=np.float32)
+    pos, meter = D.assign_positions(eighths, feats, meter=D.Meter(6, 8), kick_activation=kick,
+                                    snare_activation=snare,
+                                    downbeat_activation=pulse_activation(eighths[start + 1::6], n))
+    assert meter == D.Meter(6, 8) and set(np.flatnonzero(pos == 1) % 3) == {start}
+    other = pulse_activation(eighths[(start + 2) % 3::3], n)  # kick on 1 and 4, snare before each
+    assert not D.pulse_evidence(eighths, pulse_activation(eighths[start::3], n), other).any()

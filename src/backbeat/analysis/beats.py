@@ -697,7 +697,21 @@ def halves(beats_s: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate([b, 0.5 * (b[1:] + b[:-1])]))
 
 
-#: Thresholds of :func:`compound_pulse_phase`: the gain in kick + snare alternation, and in kick + snare
+def accent_values(times_s: np.ndarray, kick_activation: np.ndarray, snare_activation: np.ndarray, *,
+                  fps: float = FPS) -> np.ndarray:
+    """Kick plus snare strength (each normalised, :func:`normalize_activation`) at each time
+    (:func:`grid_values`)."""
+    accents = normalize_activation(kick_activation) + normalize_activation(snare_activation)
+    return grid_values(times_s, accents, fps=fps)
+
+
+def strongest_third(values: np.ndarray) -> int:
+    """The phase (0, 1 or 2) of every third value whose mean is highest."""
+    v = np.asarray(values, dtype=np.float64)
+    return int(np.argmax([v[p::3].mean() if v[p::3].size else -np.inf for p in range(3)]))
+
+
+#: Thresholds of :func:`in_compound_pairs`: the gain in kick + snare alternation, and in kick + snare
 #: strength on the grid (relative to their mean on the eighths), of the dotted-quarter grid over the
 #: tracked one. Fixed from the eleven tuning sets' 258 files (docs/BENCHMARKS.md, fourteenth round):
 #: the nine files tracked at two eighths of a compound beat have gains >= 0.87 and >= 0.31; no other
@@ -706,19 +720,19 @@ COMPOUND_ALTERNATION_GAIN = 0.5
 COMPOUND_STRENGTH_GAIN = 0.2
 
 
-def compound_pulse_phase(beats_s: np.ndarray, kick_activation: np.ndarray, snare_activation: np.ndarray, *,
-                         fps: float = FPS) -> int | None:
-    """Where the dotted-quarter pulse lies if the tracked beats are pairs of eighths of a compound meter.
+def in_compound_pairs(beats_s: np.ndarray, kick_activation: np.ndarray, snare_activation: np.ndarray, *,
+                      fps: float = FPS) -> bool:
+    """Whether the tracked beats are pairs of eighths of a compound meter (a hemiola).
 
     A 6/8 or 12/8 song (kick on 1, snare on 4 of each six eighths) is often
-    tracked two eighths a beat, a 3/4 in quarter notes against the grain
-    (a hemiola). Its real beat, the dotted quarter, is every third eighth.
-    On that grid, kick and snare alternate like a back beat and fall on the
-    beats; on the tracked grid the snare falls between beats. The dotted-quarter
-    grid is the eighths (:func:`halves`) from the phase where kick and snare
-    are strongest; it is chosen when it gains on the tracked grid both in
-    kick and snare alternation (:func:`backbeat_alternation`, summed) and in
-    their strength on the beats.
+    tracked two eighths a beat, a 3/4 in quarter notes against the grain.
+    Its real beat, the dotted quarter, is every third eighth. On that grid,
+    kick and snare alternate like a back beat and fall on the beats; on the
+    tracked grid the snare falls between beats. The dotted-quarter grid is
+    the eighths (:func:`halves`) from the phase where kick and snare are
+    strongest (:func:`strongest_third`); the beats are pairs when that grid
+    gains on the tracked one both in kick and snare alternation
+    (:func:`backbeat_alternation`, summed) and in their strength on the beats.
 
     Parameters
     ----------
@@ -729,23 +743,19 @@ def compound_pulse_phase(beats_s: np.ndarray, kick_activation: np.ndarray, snare
 
     Returns
     -------
-    int or None
-        The index (0, 1 or 2) of the first dotted-quarter beat in ``halves(beats_s)``;
-        None if the tracked beats are the song's beats (or there are fewer than 12).
+    bool
+        False with fewer than 12 beats.
     """
     b = np.asarray(beats_s, dtype=np.float64)
     if b.size < 12:
-        return None
+        return False
     eighths = halves(b)
-    accents = normalize_activation(kick_activation) + normalize_activation(snare_activation)
-    values = grid_values(eighths, accents, fps=fps)
+    values = accent_values(eighths, kick_activation, snare_activation, fps=fps)
     if values.size < eighths.size or values.mean() <= 0:
-        return None
-    phase = int(np.argmax([values[p::3].mean() for p in range(3)]))
+        return False
+    phase = strongest_third(values)
     pulse = eighths[phase::3]
     alternation_gain = sum(backbeat_alternation(pulse, a, fps=fps) - backbeat_alternation(b, a, fps=fps)
                            for a in (kick_activation, snare_activation))
     strength_gain = (values[phase::3].mean() - values[0::2].mean()) / values.mean()
-    if alternation_gain >= COMPOUND_ALTERNATION_GAIN and strength_gain >= COMPOUND_STRENGTH_GAIN:
-        return phase
-    return None
+    return alternation_gain >= COMPOUND_ALTERNATION_GAIN and strength_gain >= COMPOUND_STRENGTH_GAIN

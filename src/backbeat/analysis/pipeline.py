@@ -82,10 +82,6 @@ BEAT_NET_PRIOR_OCTAVES = 0.8
 #: Width (octaves) of the tempo prior around a user's tempo hint: narrow enough that the beat level
 #: nearest the hint wins (twice or half the hint is weighted 3e-4), wide enough for a rough hint.
 TEMPO_HINT_OCTAVES = 0.25
-#: Downbeat log-odds added to the eighths of the dotted-quarter pulse when a compound meter is counted
-#: in eighths (:func:`.beats.compound_pulse_phase`): large enough that bars start only on the pulse the
-#: drums were found to accent; the other evidence then picks which pulse beat is the downbeat.
-PULSE_EVIDENCE = 20.0
 #: Audio per feature chunk, seconds (bounds the temporary memory of the STFT).
 FEATURE_CHUNK_S = 60.0
 
@@ -348,23 +344,17 @@ class Analyzer:
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
             all_beats = _offbeat_vote(all_beats, acts)
         meter = None
-        pulse_evidence = None
         if acts is not None and self.tempo_hint_bpm is None:
             all_beats = _settle_beat_level(all_beats, bacts.beat, acts, prior_bpm=prior_bpm,
                                            prior_octaves=prior_octaves)
-            phase = _compound_pulse_phase(all_beats, acts)
-            if phase is not None:
-                # A compound meter tracked two eighths a beat: count it in eighths, as 6/8, with
-                # its bars starting on the dotted-quarter pulse.
+            if _in_compound_pairs(all_beats, acts):
+                # A compound meter tracked two eighths a beat: count it in eighths, as 6/8 (whose
+                # bars start on the dotted-quarter pulse, .downbeats.pulse_evidence).
                 all_beats = beats_mod.halves(all_beats)
                 meter = downbeats_mod.Meter(6, 8)
-                pulse_evidence = np.where(np.arange(all_beats.size) % 3 == phase, PULSE_EVIDENCE, 0.0)
-        keep = all_beats < duration_s
-        beat_times = all_beats[keep]
+        beat_times = all_beats[all_beats < duration_s]
         if acts is not None:
             net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
-            if pulse_evidence is not None:
-                net_evidence = net_evidence + pulse_evidence[keep]
             bar_start = None
             if all(getattr(acts, k, None) is not None for k in ("cymbal", "tom", "kick")):
                 bar_start = downbeats_mod.bar_start_cues(beat_times, acts.cymbal, acts.tom, acts.kick,
@@ -429,13 +419,13 @@ def _settle_beat_level(beats_s: np.ndarray, beat_activation: np.ndarray, acts: A
     return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=tempo_bpm).beats_s
 
 
-def _compound_pulse_phase(beats_s: np.ndarray, acts: Any) -> int | None:
-    """The dotted-quarter phase if the beats are pairs of eighths of a compound meter
-    (:func:`.beats.compound_pulse_phase`); None if not, or without kick and snare activations."""
+def _in_compound_pairs(beats_s: np.ndarray, acts: Any) -> bool:
+    """Whether the beats are pairs of eighths of a compound meter (:func:`.beats.in_compound_pairs`);
+    False without kick and snare activations."""
     kick, snare = getattr(acts, "kick", None), getattr(acts, "snare", None)
     if kick is None or snare is None:
-        return None
-    return beats_mod.compound_pulse_phase(beats_s, kick, snare, fps=FPS)
+        return False
+    return beats_mod.in_compound_pairs(beats_s, kick, snare, fps=FPS)
 
 
 def _offbeat_vote(beats_s: np.ndarray, acts: Any) -> np.ndarray:
