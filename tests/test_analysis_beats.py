@@ -463,3 +463,6 @@ def test_six_eight_bars_start_on_the_pulse_of_kick_and_snare(start: int) -> None
     assert meter == D.Meter(6, 8) and set(np.flatnonzero(pos == 1) % 3) == {start}
     other = pulse_activation(eighths[(start + 2) % 3::3], n)  # kick on 1 and 4, snare before each
     assert not D.pulse_evidence(eighths, pulse_activation(eighths[start::3], n), other).any()
+    quarters = eighths  # a back beat in quarter notes alternates on every beat, not every third
+    assert not D.pulse_evidence(quarters, pulse_activation(quarters[0::2], n),
+                                pulse_activation(quarters[1::2], n)).any()

@@ -697,20 +697,6 @@ def halves(beats_s: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate([b, 0.5 * (b[1:] + b[:-1])]))
 
 
-def accent_values(times_s: np.ndarray, kick_activation: np.ndarray, snare_activation: np.ndarray, *,
-                  fps: float = FPS) -> np.ndarray:
-    """Kick plus snare strength (each normalised, :func:`normalize_activation`) at each time
-    (:func:`grid_values`)."""
-    accents = normalize_activation(kick_activation) + normalize_activation(snare_activation)
-    return grid_values(times_s, accents, fps=fps)
-
-
-def strongest_third(values: np.ndarray) -> int:
-    """The phase (0, 1 or 2) of every third value whose mean is highest."""
-    v = np.asarray(values, dtype=np.float64)
-    return int(np.argmax([v[p::3].mean() if v[p::3].size else -np.inf for p in range(3)]))
-
-
 #: Thresholds of :func:`in_compound_pairs`: the gain in kick + snare alternation, and in kick + snare
 #: strength on the grid (relative to their mean on the eighths), of the dotted-quarter grid over the
 #: tracked one. Fixed from the eleven tuning sets' 258 files (docs/BENCHMARKS.md, fourteenth round):
@@ -730,7 +716,7 @@ def in_compound_pairs(beats_s: np.ndarray, kick_activation: np.ndarray, snare_ac
     kick and snare alternate like a back beat and fall on the beats; on the
     tracked grid the snare falls between beats. The dotted-quarter grid is
     the eighths (:func:`halves`) from the phase where kick and snare are
-    strongest (:func:`strongest_third`); the beats are pairs when that grid
+    strongest; the beats are pairs when that grid
     gains on the tracked one both in kick and snare alternation
     (:func:`backbeat_alternation`, summed) and in their strength on the beats.
 
@@ -750,10 +736,11 @@ def in_compound_pairs(beats_s: np.ndarray, kick_activation: np.ndarray, snare_ac
     if b.size < 12:
         return False
     eighths = halves(b)
-    values = accent_values(eighths, kick_activation, snare_activation, fps=fps)
+    accents = normalize_activation(kick_activation) + normalize_activation(snare_activation)
+    values = grid_values(eighths, accents, fps=fps)
     if values.size < eighths.size or values.mean() <= 0:
         return False
-    phase = strongest_third(values)
+    phase = int(np.argmax([values[p::3].mean() for p in range(3)]))
     pulse = eighths[phase::3]
     alternation_gain = sum(backbeat_alternation(pulse, a, fps=fps) - backbeat_alternation(b, a, fps=fps)
                            for a in (kick_activation, snare_activation))
