@@ -28,6 +28,9 @@ bar positions (one meter per song, phase may slip at a cost, so a pickup or
 an added beat does not shift every later bar).
 
 6/8 is reported with eighth-note beats: ``beats_per_bar`` 6, ``beat_unit`` 8.
+Its bars start on the dotted-quarter pulse where kick and snare alternate
+(kick on 1, snare on 4; :func:`pulse_evidence`), and that pulse also turns a
+detected 3/4 into the eighths of a slow 6/8.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ The bar-start cues (crash, tom fill, kick just after the beat;
 :func:`.downbeats.bar_start_cues`) are added to that evidence too.
 Fast songs that the network reads at half tempo are tracked again at twice it
 when the snare's back beat says so (:func:`.beats.beats_at_half_level`).
+Compound meters tracked two eighths a beat (a 6/8 read as 3/4) are counted in
+eighths as 6/8 when kick and snare alternate on the dotted quarters
+(:func:`.beats.in_compound_pairs`); 6/8 bars start on that pulse
+(:func:`.downbeats.pulse_evidence`).
 On the tuning sets the fused path (two beat networks averaged, since
 2026-11-24; seventh-stage drum model; the doubling check since session 8, with the kick
 since session 9) gives beat F / downbeat F 0.922 / 0.785
