@@ -12,7 +12,7 @@ from backbeat.cli.main import main
 from backbeat.core.chart import MAIN_PART
 from backbeat.core.difficulty import Difficulty
 from backbeat.core.kit import Instrument
-from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section
+from backbeat.core.song_analysis import Analysis, Beat, DrumHit, Section, TempoSegment
 from backbeat.formats import read_chart
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -73,6 +73,35 @@ def test_analysis_json_to_charts(tmp_path: Path) -> None:
     expert = chart.track(Difficulty.EXPERT)
     assert len(expert.notes) == 47 * 3
     assert expert.notes[0].time_s == pytest.approx(0.3, abs=0.01)
+
+
+def test_six_eight_analysis_is_charted_in_six_eight(tmp_path: Path) -> None:
+    """An analysis in 6/8 (eighth-note beats, as the analysis reports compound meters) gives 6/8 bars
+    in the game files and in MusicXML, with every hit of the eighth-note groove kept on Expert."""
+    eighth_s = 60.0 / 180.0
+    beats = tuple(Beat(0.3 + eighth_s * i, i % 6 + 1) for i in range(72))
+    hits = []
+    for b in beats[:-1]:
+        hits.append(DrumHit(b.time_s, Instrument.HIHAT, 80, "hihat_closed"))
+        if b.position in (1, 4):
+            kick = b.position == 1
+            hits.append(DrumHit(b.time_s, Instrument.KICK if kick else Instrument.SNARE, 110,
+                                "kick" if kick else "snare"))
+    a = Analysis(26.0, (TempoSegment(0.3, 180.0, 6, 8),), beats, tuple(hits), (Section(0.0, 26.0, "verse"),),
+                 "six_eight.wav")
+    src = tmp_path / "six_eight.analysis.json"
+    src.write_text(json.dumps(a.to_json()))
+    out = tmp_path / "out"
+    assert main(["chart", str(src), "-o", str(out), "--format", "all"]) == 0
+    for name in ("notes.chart", "notes.mid", "backbeat.json"):
+        chart = read_chart(out / name)
+        meters = {(ts.numerator, ts.denominator) for ts in chart.tempo_map.time_signatures}
+        assert (6, 8) in meters, name
+        assert chart.tempo_map.tempos[-1].bpm == pytest.approx(90.0, rel=0.01)  # quarter notes
+        expert = chart.track(Difficulty.EXPERT).notes
+        assert len(expert) == len(hits), name
+        assert expert[0].time_s == pytest.approx(0.3, abs=0.01)
+    assert "<beats>6</beats><beat-type>8</beat-type>" in (out / "drums_expert.musicxml").read_text()
 
 
 def test_existing_chart_keeps_hand_made_levels_or_regenerates(tmp_path: Path) -> None:
