@@ -716,9 +716,10 @@ def in_compound_pairs(beats_s: np.ndarray, kick_activation: np.ndarray, snare_ac
     kick and snare alternate like a back beat and fall on the beats; on the
     tracked grid the snare falls between beats. The dotted-quarter grid is
     the eighths (:func:`halves`) from the phase where kick and snare are
-    strongest; the beats are pairs when that grid
-    gains on the tracked one both in kick and snare alternation
-    (:func:`backbeat_alternation`, summed) and in their strength on the beats.
+    strongest; the beats are pairs when that grid gains on the tracked one
+    both in kick and snare alternation (:func:`backbeat_alternation`,
+    summed; :data:`COMPOUND_ALTERNATION_GAIN`) and in their strength on the
+    beats (:data:`COMPOUND_STRENGTH_GAIN`).
 
     Parameters
     ----------

@@ -623,7 +623,8 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     downbeat_activation, kick_activation, snare_activation
         Optional frame activations from the drum model, shape ``(n_frames,)``.
     meter
-        Force a meter instead of detecting it.
+        Force a meter instead of detecting it (:func:`detect_meter`; a 3/4 whose kick and
+        snare alternate on every third beat is the eighths of a 6/8, :func:`pulse_evidence`).
     first_beat_prior
         Extra downbeat evidence (log-odds) for the first beat, for material
         known to start on a downbeat; 0 (default) disables it.
@@ -648,10 +649,11 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     if b.size == 0:
         return np.zeros(0, dtype=np.int64), meter or Meter(4, 4)
     bpm = 60.0 / float(np.median(np.diff(b))) if b.size > 1 else 120.0
+    pulse = (pulse_evidence(b, kick_activation, snare_activation, fps=fps)
+             if kick_activation is not None and snare_activation is not None else np.zeros(b.size))
     if meter is None:
         meter = detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm) if b.size >= 12 else Meter(4, 4)
-        if (meter == Meter(3, 4) and kick_activation is not None and snare_activation is not None
-                and pulse_evidence(b, kick_activation, snare_activation, fps=fps).any()):
+        if meter == Meter(3, 4) and pulse.any():
             meter = Meter(6, 8)  # eighths of a slow 6/8: kick and snare alternate every third beat
     if meter == Meter(4, 4) and downbeat_activation is not None:
         # With the drum model: the 4/4 bar template over this beat and the next three.
@@ -678,8 +680,6 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
         ev[0] += first_beat_prior
     if meter.beats_per_bar == 6 and meter.beat_unit == 8:
         # Compound meter: the dotted-quarter pulse (positions 1 and 4) carries the accents.
-        ev = ev + 0.5 * np.roll(ev, -3)
-        if kick_activation is not None and snare_activation is not None:
-            ev = ev + pulse_evidence(b, kick_activation, snare_activation, fps=fps)
+        ev = ev + 0.5 * np.roll(ev, -3) + pulse
     positions = decode_positions(ev, meter.beats_per_bar, slip_cost=slip_cost)
     return positions, meter
