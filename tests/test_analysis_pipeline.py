@@ -175,6 +175,16 @@ def test_six_eight_is_counted_in_its_dotted_quarters(tmp_path: Path, dq_bpm: flo
     assert mir_eval.beat.f_measure(beats, pulse) > 0.95
 
 
+def test_six_eight_with_a_hint_at_its_quarter_notes_is_still_six_eight(tmp_path: Path) -> None:
+    """A tempo hint at the quarter-note tempo of a 6/8 (how its chart counts it: 90 for dotted
+    quarters of 60) tracks two eighths a beat; the song is still counted in eighths as 6/8."""
+    x, beats = drum_song(30.0, bpm=60.0, beats_per_bar=2, backbeat=True, subdivision=3)
+    a = Analyzer(tempo_hint_bpm=90.0).analyze(_write(tmp_path, "six_eight_hint.wav", x))
+    assert a.extra["meter"] == "6/8"
+    pulse = np.array([b.time_s for b in a.beats if b.position in (1, 4)])
+    assert mir_eval.beat.f_measure(beats, pulse) > 0.95
+
+
 def test_waltz_stays_in_three_quarter_notes(tmp_path: Path) -> None:
     x, beats = drum_song(30.0, bpm=100.0, beats_per_bar=3)
     a = Analyzer().analyze(_write(tmp_path, "waltz.wav", x))

@@ -32,7 +32,8 @@ Fast songs that the network reads at half tempo are tracked again at twice it
 when the snare's back beat says so (:func:`.beats.beats_at_half_level`).
 Compound meters tracked two eighths a beat (a 6/8 read as 3/4) are counted in
 eighths as 6/8 when kick and snare alternate on the dotted quarters
-(:func:`.beats.in_compound_pairs`); 6/8 bars start on that pulse
+(:func:`.beats.in_compound_pairs`; with a tempo hint too, which then reads as the
+quarter-note tempo a 6/8 chart counts); 6/8 bars start on that pulse
 (:func:`.downbeats.pulse_evidence`).
 On the tuning sets the fused path (two beat networks averaged, since
 2026-11-24; seventh-stage drum model; the doubling check since session 8, with the kick
@@ -352,11 +353,12 @@ class Analyzer:
         if acts is not None and self.tempo_hint_bpm is None:
             all_beats = _settle_beat_level(all_beats, bacts.beat, acts, prior_bpm=prior_bpm,
                                            prior_octaves=prior_octaves)
-            if _in_compound_pairs(all_beats, acts):
-                # A compound meter tracked two eighths a beat: count it in eighths, as 6/8 (whose
-                # bars start on the dotted-quarter pulse, .downbeats.pulse_evidence).
-                all_beats = beats_mod.halves(all_beats)
-                meter = downbeats_mod.Meter(6, 8)
+        if acts is not None and _in_compound_pairs(all_beats, acts):
+            # A compound meter tracked two eighths a beat: count it in eighths, as 6/8 (whose bars
+            # start on the dotted-quarter pulse, .downbeats.pulse_evidence). Also with a hint: the
+            # beats' quarter-note tempo stays the hint's, as a 6/8 chart counts it.
+            all_beats = beats_mod.halves(all_beats)
+            meter = downbeats_mod.Meter(6, 8)
         beat_times = all_beats[all_beats < duration_s]
         if acts is not None:
             net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
