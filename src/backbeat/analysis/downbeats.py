@@ -570,11 +570,12 @@ def decode_positions(evidence: np.ndarray, beats_per_bar: int, *, slip_cost: flo
 PULSE_EVIDENCE = 20.0
 #: Least gain in kick + snare alternation (:func:`.beats.backbeat_alternation`, summed) of a pulse of
 #: every third beat over the beats themselves for :func:`pulse_evidence` to find it. On the tuning
-#: sets, counted in eighths: 0.8-2.0 at the pulse of the 24 generated 6/8 and 12/8 grooves (kick on 1,
+#: sets, counted in eighths: 0.8-2.0 at the pulse of the 18 generated compound renders (kick on 1,
 #: snare on 4), the largest of the three phases in every one; at most 0.04 at any phase of the 3/4
-#: grooves, and 0.01 of the two Groove MIDI 6/8 grooves (kick on 1 and 4, snare on the eighths before
-#: them; their bars are left to the other evidence). A back beat in quarter notes alternates as much
-#: on every beat as on every third: no gain.
+#: grooves, and 0.01 for the two Groove MIDI grooves read in 6/8 (a 6/8 rock groove with the kick on
+#: 1 and 4 and the snare on the eighths before them, and a chacarera; their bars are left to the
+#: other evidence). A back beat in quarter notes alternates as much on every beat as on every third:
+#: no gain.
 PULSE_ALTERNATION = 0.5
 
 
