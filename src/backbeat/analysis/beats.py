@@ -641,10 +641,26 @@ def backbeat_alternation(beats_s: np.ndarray, snare_activation: np.ndarray, *, f
     minus that between beats two apart: near 1 for a snare on every other
     beat, near 0 for a snare on every beat, every fourth beat or none.
     """
-    s = grid_values(beats_s, normalize_activation(snare_activation), fps=fps)
-    if s.size < 5:
+    return alternation(strength_at(beats_s, snare_activation, fps=fps))
+
+
+def strength_at(times_s: np.ndarray, activation: np.ndarray, *, fps: float = FPS) -> np.ndarray:
+    """The activation scaled to [0, 1] (:func:`normalize_activation`) and read at each time
+    (:func:`grid_values`)."""
+    return grid_values(times_s, normalize_activation(activation), fps=fps)
+
+
+def alternation(values: np.ndarray) -> float:
+    """The statistic of :func:`backbeat_alternation` on values already read at the beats: the mean
+    absolute change between neighbours minus that between values two apart; 0 with fewer than 5.
+
+    Values read once on a fine grid serve every coarser grid inside it (``values[::2]`` for the
+    beats of :func:`halves`), which saves normalising and filtering the activation again.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 5:
         return 0.0
-    return float(np.mean(np.abs(np.diff(s))) - np.mean(np.abs(s[2:] - s[:-2])))
+    return float(np.mean(np.abs(np.diff(v))) - np.mean(np.abs(v[2:] - v[:-2])))
 
 
 def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activation: np.ndarray, *,
@@ -677,16 +693,20 @@ def beats_at_half_level(beats_s: np.ndarray, activation: np.ndarray, snare_activ
         return False
     periods, sal = tempo_salience(activation, fps=fps, prior_bpm=prior_bpm, prior_octaves=prior_octaves)
     period = float(np.median(np.diff(b))) * fps
+    # Each drum read once on the doubled grid; the tracked beats are its even points.
     doubled = halves(b)
+    values = [(weight, strength_at(doubled, snare_activation, fps=fps))]
+    if kick_activation is not None:
+        values.append((kick_weight, strength_at(doubled, kick_activation, fps=fps)))
     scores = []
-    for p, grid in ((period, b), (period / 2, doubled)):
+    for p, step in ((period, 2), (period / 2, 1)):
         near = np.abs(periods / p - 1.0) <= LEVEL_TEMPO_TOLERANCE
         salience = float(sal[near].max()) if np.any(near) else 0.0
         if salience <= 0:
             return False
-        score = math.log(salience) + weight * backbeat_alternation(grid, snare_activation, fps=fps)
-        if kick_activation is not None:
-            score += kick_weight * backbeat_alternation(grid, kick_activation, fps=fps)
+        score = math.log(salience)
+        for w, v in values:
+            score += w * alternation(v[::step])
         scores.append(score)
     return scores[1] > scores[0]
 
@@ -742,8 +762,8 @@ def in_compound_pairs(beats_s: np.ndarray, kick_activation: np.ndarray, snare_ac
     if values.size < eighths.size or values.mean() <= 0:
         return False
     phase = int(np.argmax([values[p::3].mean() for p in range(3)]))
-    pulse = eighths[phase::3]
-    alternation_gain = sum(backbeat_alternation(pulse, a, fps=fps) - backbeat_alternation(b, a, fps=fps)
-                           for a in (kick_activation, snare_activation))
+    # Each drum read once on the eighths: the pulse is every third from the phase, the beats every other.
+    drums = [strength_at(eighths, a, fps=fps) for a in (kick_activation, snare_activation)]
+    alternation_gain = sum(alternation(v[phase::3]) - alternation(v[0::2]) for v in drums)
     strength_gain = (values[phase::3].mean() - values[0::2].mean()) / values.mean()
     return alternation_gain >= COMPOUND_ALTERNATION_GAIN and strength_gain >= COMPOUND_STRENGTH_GAIN

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backbeat.analysis.beats import backbeat_alternation
+from backbeat.analysis.beats import alternation, strength_at
 from backbeat.core.errors import InvalidArgumentError
 
 FPS = 100
@@ -593,11 +593,10 @@ def pulse_evidence(beats_s: np.ndarray, kick_activation: np.ndarray, snare_activ
         Shape ``(n,)``, float64; zeros where there is no such pulse.
     """
     b = np.asarray(beats_s, dtype=np.float64)
-
-    def alternation(grid: np.ndarray) -> float:
-        return sum(backbeat_alternation(grid, a, fps=fps) for a in (kick_activation, snare_activation))
-
-    gains = [alternation(b[p::3]) - alternation(b) for p in range(3)]
+    # Each drum read once at the beats; every third beat from a phase is a slice of those values.
+    drums = [strength_at(b, a, fps=fps) for a in (kick_activation, snare_activation)]
+    beat_to_beat = sum(alternation(v) for v in drums)
+    gains = [sum(alternation(v[p::3]) for v in drums) - beat_to_beat for p in range(3)]
     phase = int(np.argmax(gains))
     if gains[phase] < PULSE_ALTERNATION:
         return np.zeros(b.size)
@@ -650,12 +649,13 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     if b.size == 0:
         return np.zeros(0, dtype=np.int64), meter or Meter(4, 4)
     bpm = 60.0 / float(np.median(np.diff(b))) if b.size > 1 else 120.0
-    pulse = (pulse_evidence(b, kick_activation, snare_activation, fps=fps)
-             if kick_activation is not None and snare_activation is not None else np.zeros(b.size))
+    pulse = None  # the 6/8 pulse evidence, read only for songs in three
     if meter is None:
         meter = detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm) if b.size >= 12 else Meter(4, 4)
-        if meter == Meter(3, 4) and pulse.any():
-            meter = Meter(6, 8)  # eighths of a slow 6/8: kick and snare alternate every third beat
+        if meter == Meter(3, 4) and kick_activation is not None and snare_activation is not None:
+            pulse = pulse_evidence(b, kick_activation, snare_activation, fps=fps)
+            if pulse.any():
+                meter = Meter(6, 8)  # eighths of a slow 6/8: kick and snare alternate every third beat
     if meter == Meter(4, 4) and downbeat_activation is not None:
         # With the drum model: the 4/4 bar template over this beat and the next three.
         cues = template_cues(b, f, fps=fps, downbeat_activation=downbeat_activation,
@@ -681,6 +681,10 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
         ev[0] += first_beat_prior
     if meter.beats_per_bar == 6 and meter.beat_unit == 8:
         # Compound meter: the dotted-quarter pulse (positions 1 and 4) carries the accents.
-        ev = ev + 0.5 * np.roll(ev, -3) + pulse
+        ev = ev + 0.5 * np.roll(ev, -3)
+        if pulse is None and kick_activation is not None and snare_activation is not None:
+            pulse = pulse_evidence(b, kick_activation, snare_activation, fps=fps)
+        if pulse is not None:
+            ev = ev + pulse
     positions = decode_positions(ev, meter.beats_per_bar, slip_cost=slip_cost)
     return positions, meter
