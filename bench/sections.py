@@ -103,8 +103,8 @@ def analysis_inputs(analyzer: Any, item: Item, set_name: str, *, fresh: bool) ->
     t0 = time.perf_counter()
     sig = load_audio(item.path, sr=SR, max_duration_s=None)
     feats = chunked_log_filterbank(sig.samples, sr=SR)
-    acts, hits = analyzer.drum_activations(feats)
-    a = analyzer.analyze_activations(feats, acts, hits, duration_s=sig.duration_s, source=item.path.name)
+    acts = analyzer.drum_activations(feats)
+    a = analyzer.analyze_activations(feats, acts, duration_s=sig.duration_s, source=item.path.name)
     spent = time.perf_counter() - t0
     out: dict[str, Any] = {
         "key": np.array(key), "features": feats.astype(np.float32), "duration_s": np.array(sig.duration_s),

@@ -11,7 +11,15 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backbeat.analysis.drums import INSTRUMENTS, Activations, DrumModel, pick_peaks, transcribe
+from backbeat.analysis.drums import (
+    INSTRUMENTS,
+    PATTERN_FLOOR,
+    Activations,
+    DrumModel,
+    pattern_peaks,
+    pick_peaks,
+    transcribe,
+)
 from backbeat.analysis.features import FPS, log_filterbank
 from backbeat.core.errors import InvalidArgumentError, ModelError
 from backbeat.core.kit import DETAILS, Instrument
@@ -107,6 +115,66 @@ def test_transcribe_velocity_follows_band_level() -> None:
 def test_transcribe_rejects_unknown_threshold_key() -> None:
     with pytest.raises(InvalidArgumentError):
         transcribe(Activations(**_acts()), thresholds={"bongo": 0.5})  # type: ignore[dict-item]
+
+
+# ---------------------------------------------------------------- soft hits of the song's pattern
+
+BEATS_120 = np.arange(24) * 0.5  # 120 BPM, 12 s
+
+
+def _hihat_eighths(soft_on: set[int], *, soft: float = 0.4, loud: float = 0.9) -> np.ndarray:
+    """Hi-hat activation with an eighth-note stroke at every half beat; ``soft_on`` eighths are soft."""
+    a = np.zeros(1300, dtype=np.float32)
+    for k in range(46):
+        a[25 * k + 10] = soft if k in soft_on else loud
+    return a
+
+
+def test_pattern_peaks_takes_soft_strokes_where_the_pattern_has_hits() -> None:
+    a = _hihat_eighths({9, 21, 33})  # three "and"s played softly; every other eighth is loud
+    a[422] = 0.4  # a soft peak a sixteenth from the pattern, where it has nothing
+    a[710] = 0.2  # and a pattern stroke weaker than the floor (0.7 * 0.5)
+    strong = pick_peaks(a, threshold=0.5)
+    got = pattern_peaks(a, strong, BEATS_120, threshold=0.5)
+    np.testing.assert_allclose(got, [2.35, 5.35, 8.35], atol=0.006)
+
+
+def test_pattern_peaks_needs_beats_and_a_pattern() -> None:
+    a = _hihat_eighths({9})
+    strong = pick_peaks(a, threshold=0.5)
+    assert pattern_peaks(a, strong, np.array([1.0]), threshold=0.5).size == 0  # no beats, no pattern
+    assert pattern_peaks(a, np.zeros(0), BEATS_120, threshold=0.5).size == 0  # no loud strokes
+    lonely = np.zeros(1300, dtype=np.float32)
+    lonely[[110, 410, 460]] = [0.9, 0.9, 0.4]  # a soft stroke beside two loud ones is no pattern
+    assert pattern_peaks(lonely, pick_peaks(lonely, threshold=0.5), BEATS_120, threshold=0.5).size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1, allow_nan=False), min_size=50, max_size=1300), st.floats(0.2, 0.9),
+       st.floats(0.3, 1.5))
+def test_pattern_peaks_properties(values: list[float], threshold: float, beat_s: float) -> None:
+    a = np.array(values, dtype=np.float32)
+    strong = pick_peaks(a, threshold=threshold)
+    got = pattern_peaks(a, strong, np.arange(0, len(a) / FPS, beat_s), threshold=threshold)
+    assert np.all(np.diff(got) > 0)
+    frames = np.round(got * FPS).astype(int)
+    assert np.all(a[frames] >= PATTERN_FLOOR * threshold - 1e-6)  # all above the floor
+    if strong.size and got.size:
+        assert np.abs(got[:, None] - strong[None, :]).min() > 0.025  # none doubles a loud stroke
+
+
+def test_transcribe_with_beats_adds_the_soft_hihats_of_the_pattern() -> None:
+    a = _acts(1300)
+    a["hihat"] = _hihat_eighths({9, 21})
+    a["snare"][[110, 610]] = 0.4  # soft snare strokes are not recovered: hi-hats only
+    a["snare"][[160, 660]] = 0.9
+    thresholds = {i: 0.5 for i in INSTRUMENTS}
+    plain = transcribe(Activations(**a), thresholds=thresholds)
+    with_beats = transcribe(Activations(**a), thresholds=thresholds, beats_s=BEATS_120)
+    added = sorted(set((round(h.time_s, 2), h.instrument) for h in with_beats)
+                   - set((round(h.time_s, 2), h.instrument) for h in plain))
+    assert added == [(2.35, Instrument.HIHAT), (5.35, Instrument.HIHAT)]
+    assert [h.time_s for h in with_beats] == sorted(h.time_s for h in with_beats)
 
 
 # ---------------------------------------------------------------- the shipped model

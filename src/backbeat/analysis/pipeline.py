@@ -1,9 +1,10 @@
 """The whole analysis of one song: audio to :class:`~backbeat.core.song_analysis.Analysis`.
 
 Steps: decode (:mod:`.audio`) → log filterbank (:mod:`.features`) → drum
-model activations and hits (:mod:`.drums`) → beat activation and tracking
-(:mod:`.beats`) → meter and downbeats (:mod:`.downbeats`) → sections
-(:mod:`.sections`). An :class:`Analyzer` loads the model once and is reused
+model activations (:mod:`.drums`) → beat activation and tracking
+(:mod:`.beats`) → meter and downbeats (:mod:`.downbeats`) → drum hits, the
+soft hi-hats of the song's pattern taken on its beats (:func:`.drums.transcribe`)
+→ sections (:mod:`.sections`). An :class:`Analyzer` loads the model once and is reused
 for any number of files.
 
 Beat source (``beat_source``):
@@ -256,20 +257,15 @@ class Analyzer:
             File name for :attr:`Analysis.source`.
         """
         t = time.perf_counter()
-        acts, hits = self.drum_activations(features)
+        acts = self.drum_activations(features)
         drums_s = time.perf_counter() - t
-        result = self.analyze_activations(features, acts, hits, duration_s=duration_s, source=source)
-        self.timings.drums_s = drums_s
+        result = self.analyze_activations(features, acts, duration_s=duration_s, source=source)
+        self.timings.drums_s += drums_s
         return result
 
-    def drum_activations(self, features: np.ndarray) -> tuple[Any, list[DrumHit]]:
-        """The drum model's activations and hits (in time order), or ``(None, [])`` without the model."""
-        if self.model is None:
-            return None, []
-        from backbeat.analysis.drums import transcribe
-
-        acts = self.model.activations(features)
-        return acts, transcribe(acts, thresholds=self.model.thresholds)  # already in time order
+    def drum_activations(self, features: np.ndarray) -> Any:
+        """The drum model's activations, or None without the model."""
+        return None if self.model is None else self.model.activations(features)
 
     def analyze_activations(self, features: np.ndarray, acts: Any, hits: list[DrumHit] | None = None, *,
                             duration_s: float, source: str = "") -> Analysis:
@@ -283,7 +279,8 @@ class Analyzer:
             The drum model's activations (any object with the
             :class:`~backbeat.analysis.drums.Activations` attributes), or None.
         hits
-            Transcribed drum hits to store in the analysis.
+            Drum hits to store in the analysis; default: transcribed from ``acts`` on the
+            beats found (:func:`.drums.transcribe`), none without the drum model.
         duration_s
             Length of the audio in seconds.
         source
@@ -291,7 +288,6 @@ class Analyzer:
         """
         timings = Timings()
         warnings = [p for p in (self.model_problem, self.beat_model_problem) if p]
-        hits = list(hits or [])
 
         t = time.perf_counter()
         if self.beat_model is not None:
@@ -303,6 +299,11 @@ class Analyzer:
         if not segments:
             warnings.append("too short to find a tempo")
         timings.beats_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        if hits is None:
+            hits = self._transcribe(acts, beat_times)
+        timings.drums_s = time.perf_counter() - t
 
         t = time.perf_counter()
         sections: list[Section] = sections_mod.find_sections(features, beat_times, positions,
@@ -327,6 +328,14 @@ class Analyzer:
             source=source,
             extra=extra,
         )
+
+    def _transcribe(self, acts: Any, beats_s: np.ndarray) -> list[DrumHit]:
+        """Drum hits (in time order) from the drum model's activations and the song's beats."""
+        if self.model is None or acts is None:
+            return []
+        from backbeat.analysis.drums import transcribe
+
+        return transcribe(acts, thresholds=self.model.thresholds, beats_s=beats_s)
 
     def _beats_from_beat_model(self, features: np.ndarray, acts: Any, *,
                                duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
