@@ -16,6 +16,7 @@ from backbeat.analysis.drums import (
     PATTERN_FLOOR,
     Activations,
     DrumModel,
+    bleed_mask,
     pattern_peaks,
     pick_peaks,
     transcribe,
@@ -163,18 +164,35 @@ def test_pattern_peaks_properties(values: list[float], threshold: float, beat_s:
         assert np.abs(got[:, None] - strong[None, :]).min() > 0.025  # none doubles a loud stroke
 
 
-def test_transcribe_with_beats_adds_the_soft_hihats_of_the_pattern() -> None:
+def test_transcribe_with_beats_adds_soft_hihats_and_drops_snare_bleed() -> None:
     a = _acts(1300)
     a["hihat"] = _hihat_eighths({9, 21})
     a["snare"][[110, 610]] = 0.4  # soft snare strokes are not recovered: hi-hats only
     a["snare"][[160, 660]] = 0.9
+    a["snare"][[985]] = 0.55  # a weak snare under a hi-hat stroke, off the snare's pattern: bleed
     thresholds = {i: 0.5 for i in INSTRUMENTS}
     plain = transcribe(Activations(**a), thresholds=thresholds)
     with_beats = transcribe(Activations(**a), thresholds=thresholds, beats_s=BEATS_120)
     added = sorted(set((round(h.time_s, 2), h.instrument) for h in with_beats)
                    - set((round(h.time_s, 2), h.instrument) for h in plain))
+    removed = sorted(set((round(h.time_s, 2), h.instrument) for h in plain)
+                     - set((round(h.time_s, 2), h.instrument) for h in with_beats))
     assert added == [(2.35, Instrument.HIHAT), (5.35, Instrument.HIHAT)]
+    assert removed == [(9.85, Instrument.SNARE)]
     assert [h.time_s for h in with_beats] == sorted(h.time_s for h in with_beats)
+
+
+def test_bleed_mask_drops_weak_snares_under_other_drums_off_the_pattern() -> None:
+    snare = np.zeros(1300, dtype=np.float32)
+    snare[[100 * k + 10 for k in range(1, 12)]] = 0.9  # a stroke every other beat at 120 BPM, loud ...
+    snare[610] = 0.55  # ... but one weak
+    snare[[235, 535]] = 0.55  # weak strokes off that pattern
+    snare[835] = 0.8  # a strong one off it
+    peaks = pick_peaks(snare, threshold=0.5)
+    kicks = np.array([2.35, 6.1, 8.35])  # under 2.35 (weak, off), 6.1 (weak, on the pattern), 8.35 (strong)
+    dropped = peaks[bleed_mask(peaks, kicks, snare, BEATS_120, threshold=0.5)]
+    np.testing.assert_allclose(dropped, [2.35], atol=0.006)  # and 5.35, weak and off, has no kick over it
+    assert not bleed_mask(peaks, np.zeros(0), snare, BEATS_120, threshold=0.5).any()
 
 
 # ---------------------------------------------------------------- the shipped model

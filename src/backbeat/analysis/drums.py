@@ -36,18 +36,24 @@ INSTRUMENTS: tuple[Instrument, ...] = (
 #: Peak-picking thresholds used when the weights file carries none.
 DEFAULT_THRESHOLDS: dict[Instrument, float] = {i: 0.5 for i in INSTRUMENTS}
 
-#: Instruments whose soft hits are also taken where the song's pattern has them (:func:`pattern_peaks`).
-PATTERN_INSTRUMENTS: tuple[Instrument, ...] = (Instrument.HIHAT,)
-#: A pattern hit's activation peak must reach this share of the instrument's threshold.
-PATTERN_FLOOR = 0.7
-#: ... and at least :data:`PATTERN_SUPPORT` of the :data:`PATTERN_SPAN_BEATS` beats before and after it
-#: must have a hit above the threshold at the same place in the beat, within half of 1 /
-#: :data:`PATTERN_SLOTS_PER_BEAT` of a beat. Chosen on the eleven tuning sets (docs/BENCHMARKS.md,
-#: fifteenth round): hi-hat onset F +0.008 over the sets, +0.047 on the unseen kits of eval-drums;
-#: kick and snare lost with every setting tried.
+# The song's pattern (:func:`pattern_support`): a stroke is on the pattern if, in at least
+# PATTERN_SUPPORT of the PATTERN_SPAN_BEATS beats before and after it, a stroke of the same
+# instrument falls at the same place in the beat, within half of 1 / PATTERN_SLOTS_PER_BEAT of a beat.
 PATTERN_SUPPORT = 4
 PATTERN_SPAN_BEATS = 8
 PATTERN_SLOTS_PER_BEAT = 8
+#: Instruments whose soft strokes on the pattern are taken too (:func:`pattern_peaks`) ...
+PATTERN_INSTRUMENTS: tuple[Instrument, ...] = (Instrument.HIHAT,)
+#: ... down to this share of the instrument's threshold. Chosen on the eleven tuning sets
+#: (docs/BENCHMARKS.md, fifteenth round): hi-hat onset F +0.007 over the sets, +0.039 on the unseen
+#: kits of eval-drums; kick and snare lost with every setting tried.
+PATTERN_FLOOR = 0.7
+#: Bleed (:func:`bleed_mask`): a snare peak below :data:`BLEED_RATIO` times its threshold, within
+#: :data:`BLEED_WINDOW_S` of another drum's peak and off the pattern, is that drum's bleed. Chosen on
+#: the eleven tuning sets (fifteenth round): snare onset F +0.005 over the sets; the same rule for
+#: the hi-hat (under a cymbal or any drum) and the kick did nothing or lost.
+BLEED_RATIO = 1.3
+BLEED_WINDOW_S = 0.03
 
 #: Frames after an onset whose band level sets the hit's velocity (30 ms).
 VELOCITY_WINDOW_FRAMES = 3
@@ -242,16 +248,56 @@ def pick_peaks(activation: np.ndarray, *, threshold: float, fps: float = FPS,
     return (idx + frac) / fps
 
 
+def pattern_support(times_s: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
+    """How many beats around each time have one of ``peaks_s`` at the same place in the beat.
+
+    Counted over the :data:`PATTERN_SPAN_BEATS` beats before and after (not the time's own
+    beat), within half of 1 / :data:`PATTERN_SLOTS_PER_BEAT` of a beat; a drummer's pattern
+    repeats from beat to beat.
+
+    Parameters
+    ----------
+    times_s
+        The times to check, seconds.
+    peaks_s
+        One instrument's strokes, seconds, increasing.
+    beats_s
+        Beat times, seconds, increasing.
+
+    Returns
+    -------
+    np.ndarray
+        Counts, int64, shape like ``times_s``; 0 outside the beats or with fewer than two beats.
+    """
+    t = np.asarray(times_s, dtype=np.float64)
+    b = np.asarray(beats_s, dtype=np.float64)
+    out = np.zeros(t.size, dtype=np.int64)
+    if b.size < 2:
+        return out
+    # Positions in beats (beat i at i); outside the beats there is no pattern to compare with.
+    index = np.arange(b.size)
+    at, peaks_at = (np.interp(np.asarray(x, dtype=np.float64), b, index, left=np.nan, right=np.nan)
+                    for x in (t, peaks_s))
+    peaks_at = peaks_at[~np.isnan(peaks_at)]
+    for i, p in enumerate(at):
+        if np.isnan(p):
+            continue
+        lo, hi = np.searchsorted(peaks_at, [p - PATTERN_SPAN_BEATS - 0.5, p + PATTERN_SPAN_BEATS + 0.5])
+        d = peaks_at[lo:hi] - p
+        shift = np.round(d)
+        same_place = (np.abs(d - shift) < 0.5 / PATTERN_SLOTS_PER_BEAT) & (shift != 0)
+        out[i] = np.unique(shift[same_place]).size
+    return out
+
+
 def pattern_peaks(activation: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarray, *, threshold: float,
                   fps: float = FPS, min_gap_s: float = 0.025) -> np.ndarray:
-    """Soft peaks below the threshold that sit where the song's pattern has hits.
+    """Soft peaks below the threshold that sit on the song's pattern.
 
     A drummer's hi-hat pattern repeats from beat to beat, and its soft strokes are the ones a
     fixed threshold misses (on kits the network was not trained on, most of them). A peak of at
-    least :data:`PATTERN_FLOOR` times ``threshold`` is taken if, in at least
-    :data:`PATTERN_SUPPORT` of the :data:`PATTERN_SPAN_BEATS` beats on either side, one of
-    ``peaks_s`` falls at the same place in the beat (within half of 1 /
-    :data:`PATTERN_SLOTS_PER_BEAT` of a beat).
+    least :data:`PATTERN_FLOOR` times ``threshold`` is taken if its :func:`pattern_support` from
+    ``peaks_s`` is at least :data:`PATTERN_SUPPORT`.
 
     Parameters
     ----------
@@ -272,26 +318,46 @@ def pattern_peaks(activation: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarr
         Times of the soft peaks taken, seconds, increasing; none within ``min_gap_s`` of ``peaks_s``.
     """
     strong = np.asarray(peaks_s, dtype=np.float64)
-    b = np.asarray(beats_s, dtype=np.float64)
-    if b.size < 2 or strong.size == 0:
+    if strong.size == 0:
         return np.zeros(0)
     soft = pick_peaks(activation, threshold=PATTERN_FLOOR * threshold, fps=fps, min_gap_s=min_gap_s)
-    nearest = np.abs(soft[:, None] - strong[None, :]).min(axis=1) if soft.size else np.zeros(0)
-    soft = soft[nearest > min_gap_s]
-    # Positions in beats (beat i at i); outside the beats there is no pattern to compare with.
-    at = np.interp(soft, b, np.arange(b.size), left=np.nan, right=np.nan)
-    strong_at = np.interp(strong, b, np.arange(b.size), left=np.nan, right=np.nan)
-    strong_at = strong_at[~np.isnan(strong_at)]
-    keep = np.zeros(soft.size, dtype=bool)
-    for i, p in enumerate(at):
-        if np.isnan(p):
-            continue
-        lo, hi = np.searchsorted(strong_at, [p - PATTERN_SPAN_BEATS - 0.5, p + PATTERN_SPAN_BEATS + 0.5])
-        d = strong_at[lo:hi] - p
-        shift = np.round(d)
-        same_place = (np.abs(d - shift) < 0.5 / PATTERN_SLOTS_PER_BEAT) & (shift != 0)
-        keep[i] = np.unique(shift[same_place]).size >= PATTERN_SUPPORT
-    return soft[keep]
+    if soft.size:
+        soft = soft[np.abs(soft[:, None] - strong[None, :]).min(axis=1) > min_gap_s]
+    return soft[pattern_support(soft, strong, beats_s) >= PATTERN_SUPPORT]
+
+
+def bleed_mask(peaks_s: np.ndarray, others_s: np.ndarray, activation: np.ndarray, beats_s: np.ndarray, *,
+               threshold: float, fps: float = FPS) -> np.ndarray:
+    """Which peaks are another drum's bleed: weak, under another drum's stroke and off the pattern.
+
+    Weak: below :data:`BLEED_RATIO` times ``threshold``; under: within :data:`BLEED_WINDOW_S` of
+    one of ``others_s``; off the pattern: a :func:`pattern_support` below :data:`PATTERN_SUPPORT`.
+
+    Parameters
+    ----------
+    peaks_s
+        One instrument's peaks, seconds, increasing.
+    others_s
+        The other instruments' peaks, seconds.
+    activation
+        The instrument's activation, shape (n_frames,), at ``fps``.
+    beats_s
+        Beat times, seconds, increasing.
+    threshold
+        The instrument's peak threshold.
+
+    Returns
+    -------
+    np.ndarray
+        Bool mask over ``peaks_s``, True where the peak is bleed.
+    """
+    t = np.asarray(peaks_s, dtype=np.float64)
+    others = np.asarray(others_s, dtype=np.float64)
+    if t.size == 0 or others.size == 0:
+        return np.zeros(t.size, dtype=bool)
+    under = np.abs(t[:, None] - others[None, :]).min(axis=1) < BLEED_WINDOW_S
+    height = np.asarray(activation)[np.clip(np.round(t * fps).astype(np.int64), 0, len(activation) - 1)]
+    return under & (height < BLEED_RATIO * threshold) & (pattern_support(t, t, beats_s) < PATTERN_SUPPORT)
 
 
 def transcribe(acts: Activations, *, thresholds: dict[Instrument, float] | None = None,
@@ -308,9 +374,10 @@ def transcribe(acts: Activations, *, thresholds: dict[Instrument, float] | None 
     min_gap_s
         Minimum time between two hits of one instrument, seconds.
     beats_s
-        The song's beat times (seconds), if known: the soft strokes of the
-        :data:`PATTERN_INSTRUMENTS` that repeat from beat to beat are also
-        taken (:func:`pattern_peaks`).
+        The song's beat times (seconds), if known: snare peaks that are another
+        drum's bleed are dropped (:func:`bleed_mask`), and the soft strokes of
+        the :data:`PATTERN_INSTRUMENTS` on the song's pattern are taken too
+        (:func:`pattern_peaks`).
 
     Returns
     -------
@@ -328,13 +395,21 @@ def transcribe(acts: Activations, *, thresholds: dict[Instrument, float] | None 
         if unknown:
             raise InvalidArgumentError(f"unknown instruments in thresholds: {sorted(map(str, unknown))}")
         base.update(thresholds)
+    peaks = {inst: pick_peaks(acts.instrument(inst), threshold=base[inst], fps=acts.fps, min_gap_s=min_gap_s)
+             for inst in INSTRUMENTS}
+    if beats_s is not None:
+        snare = Instrument.SNARE
+        others = np.concatenate([peaks[i] for i in INSTRUMENTS if i is not snare])
+        peaks[snare] = peaks[snare][~bleed_mask(peaks[snare], others, acts.snare, beats_s,
+                                                threshold=base[snare], fps=acts.fps)]
+        for inst in PATTERN_INSTRUMENTS:
+            soft = pattern_peaks(acts.instrument(inst), peaks[inst], beats_s, threshold=base[inst],
+                                 fps=acts.fps, min_gap_s=min_gap_s)
+            peaks[inst] = np.sort(np.concatenate([peaks[inst], soft]))
     hits: list[DrumHit] = []
     for j, inst in enumerate(INSTRUMENTS):
         act = acts.instrument(inst)
-        times = pick_peaks(act, threshold=base[inst], fps=acts.fps, min_gap_s=min_gap_s)
-        if beats_s is not None and inst in PATTERN_INSTRUMENTS:
-            soft = pattern_peaks(act, times, beats_s, threshold=base[inst], fps=acts.fps, min_gap_s=min_gap_s)
-            times = np.sort(np.concatenate([times, soft]))
+        times = peaks[inst]
         if len(times) == 0:
             continue
         frames = np.clip(np.round(times * acts.fps).astype(np.int64), 0, len(act) - 1)
