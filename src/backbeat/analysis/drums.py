@@ -42,11 +42,12 @@ DEFAULT_THRESHOLDS: dict[Instrument, float] = {i: 0.5 for i in INSTRUMENTS}
 PATTERN_SUPPORT = 4
 PATTERN_SPAN_BEATS = 8
 PATTERN_SLOTS_PER_BEAT = 8
-#: Instruments whose soft strokes on the pattern are taken too (:func:`pattern_peaks`) ...
-PATTERN_INSTRUMENTS: tuple[Instrument, ...] = (Instrument.HIHAT,)
+#: Instruments whose soft strokes on the pattern are taken too (:func:`pattern_peaks`; a hi-hat
+#: or ride pattern) ...
+PATTERN_INSTRUMENTS: tuple[Instrument, ...] = (Instrument.HIHAT, Instrument.CYMBAL)
 #: ... down to this share of the instrument's threshold. Chosen on the eleven tuning sets
 #: (docs/BENCHMARKS.md, fifteenth round): hi-hat onset F +0.007 over the sets, +0.039 on the unseen
-#: kits of eval-drums; kick and snare lost with every setting tried.
+#: kits of eval-drums; cymbals +0.005; kick and snare lost with every setting tried.
 PATTERN_FLOOR = 0.7
 #: Bleed (:func:`bleed_mask`): a snare peak below :data:`BLEED_RATIO` times its threshold, within
 #: :data:`BLEED_WINDOW_S` of another drum's peak and off the pattern, is that drum's bleed. Chosen on
@@ -294,8 +295,8 @@ def pattern_peaks(activation: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarr
                   fps: float = FPS, min_gap_s: float = 0.025) -> np.ndarray:
     """Soft peaks below the threshold that sit on the song's pattern.
 
-    A drummer's hi-hat pattern repeats from beat to beat, and its soft strokes are the ones a
-    fixed threshold misses (on kits the network was not trained on, most of them). A peak of at
+    A drummer's hi-hat or ride pattern repeats from beat to beat, and its soft strokes are the
+    ones a fixed threshold misses (on kits the network was not trained on, most of them). A peak of at
     least :data:`PATTERN_FLOOR` times ``threshold`` is taken if its :func:`pattern_support` from
     ``peaks_s`` is at least :data:`PATTERN_SUPPORT`.
 
