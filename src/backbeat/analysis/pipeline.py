@@ -330,11 +330,13 @@ class Analyzer:
         )
 
     def _transcribe(self, acts: Any, beats_s: np.ndarray) -> list[DrumHit]:
-        """Drum hits (in time order) from the drum model's activations and the song's beats."""
-        if self.model is None or acts is None:
-            return []
-        from backbeat.analysis.drums import transcribe
+        """Drum hits (in time order) from the drum model's activations and the song's beats; none
+        without the model or for activations that are not its :class:`.drums.Activations` (the
+        benchmarks' caches of a few of them)."""
+        from backbeat.analysis.drums import Activations, transcribe
 
+        if self.model is None or not isinstance(acts, Activations):
+            return []
         return transcribe(acts, thresholds=self.model.thresholds, beats_s=beats_s)
 
     def _beats_from_beat_model(self, features: np.ndarray, acts: Any, *,
