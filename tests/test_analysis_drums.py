@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 from backbeat.analysis.drums import (
     INSTRUMENTS,
     PATTERN_FLOOR,
+    PATTERN_SLOTS_PER_BEAT,
+    PATTERN_SPAN_BEATS,
     Activations,
     DrumModel,
     bleed_mask,
     pattern_peaks,
+    pattern_support,
     pick_peaks,
     transcribe,
 )
@@ -162,6 +165,26 @@ def test_pattern_peaks_properties(values: list[float], threshold: float, beat_s:
     assert np.all(a[frames] >= PATTERN_FLOOR * threshold - 1e-6)  # all above the floor
     if strong.size and got.size:
         assert np.abs(got[:, None] - strong[None, :]).min() > 0.025  # none doubles a loud stroke
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(0, 30, allow_nan=False), max_size=60), st.lists(st.floats(0, 30), max_size=120),
+       st.floats(0.25, 1.2), st.floats(-0.3, 0.3))
+def test_pattern_support_counts_beats_with_a_stroke_at_the_same_place(
+        times: list[float], peaks: list[float], beat_s: float, jitter: float) -> None:
+    grid = np.arange(1.0, 25.0, beat_s)
+    beats = np.sort(grid + jitter * beat_s * np.sin(np.arange(grid.size)))  # an uneven tempo
+    t, pk = np.array(times), np.sort(np.array(peaks))
+    got = pattern_support(t, pk, beats)
+    # The count by its definition, one time and one beat shift at a time.
+    idx = np.arange(beats.size)
+    at = np.interp(t, beats, idx, left=np.nan, right=np.nan)
+    pk_at = np.interp(pk, beats, idx, left=np.nan, right=np.nan)
+    for i, p in enumerate(at):
+        want = 0 if np.isnan(p) else sum(
+            any(abs(q - p - k) < 0.5 / PATTERN_SLOTS_PER_BEAT for q in pk_at if not np.isnan(q))
+            for k in range(-PATTERN_SPAN_BEATS, PATTERN_SPAN_BEATS + 1) if k)
+        assert got[i] == want
 
 
 def test_transcribe_with_beats_adds_soft_hihats_and_drops_snare_bleed() -> None:

@@ -249,6 +249,14 @@ def pick_peaks(activation: np.ndarray, *, threshold: float, fps: float = FPS,
     return (idx + frac) / fps
 
 
+def _gap_to_nearest(times_s: np.ndarray, sorted_s: np.ndarray) -> np.ndarray:
+    """Distance (s) from each time to the nearest of ``sorted_s`` (increasing, not empty)."""
+    i = np.searchsorted(sorted_s, times_s)
+    before = sorted_s[np.clip(i - 1, 0, len(sorted_s) - 1)]
+    after = sorted_s[np.clip(i, 0, len(sorted_s) - 1)]
+    return np.minimum(np.abs(times_s - before), np.abs(after - times_s))
+
+
 def pattern_support(times_s: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
     """How many beats around each time have one of ``peaks_s`` at the same place in the beat.
 
@@ -280,14 +288,13 @@ def pattern_support(times_s: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarra
     at, peaks_at = (np.interp(np.asarray(x, dtype=np.float64), b, index, left=np.nan, right=np.nan)
                     for x in (t, peaks_s))
     peaks_at = peaks_at[~np.isnan(peaks_at)]
-    for i, p in enumerate(at):
-        if np.isnan(p):
-            continue
-        lo, hi = np.searchsorted(peaks_at, [p - PATTERN_SPAN_BEATS - 0.5, p + PATTERN_SPAN_BEATS + 0.5])
-        d = peaks_at[lo:hi] - p
-        shift = np.round(d)
-        same_place = (np.abs(d - shift) < 0.5 / PATTERN_SLOTS_PER_BEAT) & (shift != 0)
-        out[i] = np.unique(shift[same_place]).size
+    inside = ~np.isnan(at)
+    half_slot = 0.5 / PATTERN_SLOTS_PER_BEAT
+    for shift in range(-PATTERN_SPAN_BEATS, PATTERN_SPAN_BEATS + 1):
+        if shift:
+            lo = np.searchsorted(peaks_at, at[inside] + shift - half_slot, side="right")
+            hi = np.searchsorted(peaks_at, at[inside] + shift + half_slot, side="left")
+            out[inside] += hi > lo
     return out
 
 
@@ -323,7 +330,7 @@ def pattern_peaks(activation: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarr
         return np.zeros(0)
     soft = pick_peaks(activation, threshold=PATTERN_FLOOR * threshold, fps=fps, min_gap_s=min_gap_s)
     if soft.size:
-        soft = soft[np.abs(soft[:, None] - strong[None, :]).min(axis=1) > min_gap_s]
+        soft = soft[_gap_to_nearest(soft, strong) > min_gap_s]
     return soft[pattern_support(soft, strong, beats_s) >= PATTERN_SUPPORT]
 
 
@@ -356,7 +363,7 @@ def bleed_mask(peaks_s: np.ndarray, others_s: np.ndarray, activation: np.ndarray
     others = np.asarray(others_s, dtype=np.float64)
     if t.size == 0 or others.size == 0:
         return np.zeros(t.size, dtype=bool)
-    under = np.abs(t[:, None] - others[None, :]).min(axis=1) < BLEED_WINDOW_S
+    under = _gap_to_nearest(t, np.sort(others)) < BLEED_WINDOW_S
     height = np.asarray(activation)[np.clip(np.round(t * fps).astype(np.int64), 0, len(activation) - 1)]
     return under & (height < BLEED_RATIO * threshold) & (pattern_support(t, t, beats_s) < PATTERN_SUPPORT)
 
