@@ -435,6 +435,11 @@ def test_upload_with_progress_then_song_is_playable(server: tuple[str, Path], tm
         assert "Garage Jam" in page.inner_text("#setup-title")
         # 120 BPM: twice is beyond the analysed range; half re-analyses it with that tempo hint.
         assert 110 <= int(page.inner_text("#tempo-bpm").split()[0]) <= 130
+        assert page.inner_text("#tempo-bpm").endswith("BPM, 4/4")
+        tempo_text = "async ([bpm, meter]) => (await import('/static/js/app.js')).tempoText(bpm, meter)"
+        # A compound meter is shown in dotted quarters, as drummers count it (the chart's 84 quarters).
+        assert page.evaluate(tempo_text, [84, "6/8"]) == "56 BPM, 6/8 (dotted quarters)"
+        assert page.evaluate(tempo_text, [96, "3/4"]) == "96 BPM, 3/4"
         assert page.is_disabled("#tempo-double")
         page.click("#tempo-half")
         page.wait_for_function("!document.querySelector('#setup').classList.contains('hidden') && "

@@ -253,6 +253,7 @@ def test_reanalyse_with_a_tempo_hint_keeps_what_was_there(client: TestClient) ->
     services = client.app.state.services  # type: ignore[attr-defined]
     song = client.get("/api/songs/1").json()
     bpm = song["bpm"]
+    assert song["meter"] == "4/4"
     old_analysis, old_chart = services.db.latest_analysis(1), services.db.latest_chart(1)
     assert client.post("/api/songs/1/reanalyse", json={"tempo_hint_bpm": 300}).status_code == 422
     assert client.post("/api/songs/999/reanalyse", json={}).status_code == 404

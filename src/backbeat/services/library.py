@@ -246,7 +246,8 @@ class Library:
         return row
 
     def summary(self, row: SongRow) -> dict[str, Any]:
-        """What the library screen shows of a song (``bpm``: the chart's tempo half-way through)."""
+        """What the library screen shows of a song (``bpm`` and ``meter``: the chart's tempo in quarter
+        notes a minute and its time signature half-way through, e.g. ``84.0`` and ``"6/8"``)."""
         out: dict[str, Any] = {
             "id": str(row.id), "title": row.title, "artist": row.artist, "duration_s": row.duration_s or 0.0,
             "status": row.status, "levels": [], "parts": [], "sections": [],
@@ -262,7 +263,10 @@ class Library:
                 out["levels"] = [d.value for d in chart.difficulties()]
                 out["sections"] = _sections(chart, row.duration_s or 0.0)
                 tm = chart.tempo_map
-                out["bpm"] = round(tm.bpm_at(tm.seconds_to_tick(0.5 * (row.duration_s or 0.0))), 1)
+                middle = tm.seconds_to_tick(0.5 * (row.duration_s or 0.0))
+                out["bpm"] = round(tm.bpm_at(middle), 1)
+                sig = tm.time_signature_at(middle)
+                out["meter"] = f"{sig.numerator}/{sig.denominator}"
         return out
 
     def list_songs(self) -> list[dict[str, Any]]:

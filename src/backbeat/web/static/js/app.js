@@ -73,13 +73,20 @@ function renderTempo(song) {
   const box = $("#setup-tempo");
   box.classList.toggle("hidden", !song.bpm);
   if (!song.bpm) return;
-  $("#tempo-bpm").textContent = `${Math.round(song.bpm)} BPM`;
+  $("#tempo-bpm").textContent = tempoText(song.bpm, song.meter);
   for (const [id, factor] of [["#tempo-double", 2], ["#tempo-half", 0.5]]) {
     const hint = song.bpm * factor;
     const button = $(id);
     button.disabled = hint < 55 || hint > 215;  // the analysed tempo range
     button.onclick = () => reanalyse(song, hint);
   }
+}
+/** "120 BPM, 4/4"; a compound meter (6/8, 12/8) is counted in dotted quarters, as drummers count it
+ * ("56 BPM, 6/8 (dotted quarters)" for a chart tempo of 84 quarter notes a minute). */
+export function tempoText(bpm, meter) {
+  const [beats, unit] = (meter || "4/4").split("/").map(Number);
+  if (unit === 8 && beats % 3 === 0) return `${Math.round(bpm * 2 / 3)} BPM, ${meter} (dotted quarters)`;
+  return `${Math.round(bpm)} BPM, ${meter || "4/4"}`;
 }
 async function reanalyse(song, hint) {
   $("#setup").classList.add("hidden");
