@@ -6,7 +6,7 @@ Typical use::
     model = DrumModel.load()          # weights read once per process
     acts = model.activations(feats)   # per-frame kick/snare/hihat/tom/cymbal (+ beat, downbeat)
     hits = transcribe(acts)           # list[DrumHit] in time order
-    hits = transcribe(acts, beats_s=beats)  # also the soft hi-hats of the song's pattern
+    hits = transcribe(acts, beats_s=beats)  # read against the song's pattern on its beats
 """
 
 from __future__ import annotations
@@ -303,9 +303,9 @@ def pattern_peaks(activation: np.ndarray, peaks_s: np.ndarray, beats_s: np.ndarr
     """Soft peaks below the threshold that sit on the song's pattern.
 
     A drummer's hi-hat or ride pattern repeats from beat to beat, and its soft strokes are the
-    ones a fixed threshold misses (on kits the network was not trained on, most of them). A peak of at
-    least :data:`PATTERN_FLOOR` times ``threshold`` is taken if its :func:`pattern_support` from
-    ``peaks_s`` is at least :data:`PATTERN_SUPPORT`.
+    ones a fixed threshold misses, above all on kits the network was not trained on. A peak of
+    at least :data:`PATTERN_FLOOR` times ``threshold`` is taken if its :func:`pattern_support`
+    from ``peaks_s`` is at least :data:`PATTERN_SUPPORT`.
 
     Parameters
     ----------

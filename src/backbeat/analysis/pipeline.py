@@ -2,9 +2,9 @@
 
 Steps: decode (:mod:`.audio`) → log filterbank (:mod:`.features`) → drum
 model activations (:mod:`.drums`) → beat activation and tracking
-(:mod:`.beats`) → meter and downbeats (:mod:`.downbeats`) → drum hits, the
-soft hi-hats of the song's pattern taken on its beats (:func:`.drums.transcribe`)
-→ sections (:mod:`.sections`). An :class:`Analyzer` loads the model once and is reused
+(:mod:`.beats`) → meter and downbeats (:mod:`.downbeats`) → drum hits, read
+against the song's pattern on its beats (:func:`.drums.transcribe`) → sections
+(:mod:`.sections`). An :class:`Analyzer` loads the model once and is reused
 for any number of files.
 
 Beat source (``beat_source``):
