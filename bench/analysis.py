@@ -81,6 +81,8 @@ SETS = {
     "tune-meter-mix": (ROOT / "cache" / "tune_meter" / "mix", "*.flac", True),
     "tune-fast-drums": (ROOT / "cache" / "tune_fast" / "drums", "*.flac", True),
     "tune-fast-mix": (ROOT / "cache" / "tune_fast" / "mix", "*.flac", True),
+    "tune-flat-drums": (ROOT / "cache" / "tune_flat" / "drums", "*.flac", True),  # since session 11
+    "tune-flat-mix": (ROOT / "cache" / "tune_flat" / "mix", "*.flac", True),
     "eval-drums": (ROOT / "cache" / "eval" / "drums", "*.flac", True),  # tuning since 2026-11-24
     "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", True),
     "eval2-drums": (ROOT / "cache" / "eval2" / "drums", "*.flac", False),

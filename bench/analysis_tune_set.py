@@ -6,7 +6,11 @@ evaluation sets), 30-45 s from the first downbeat, rendered with *training*
 kits only (never ``kits.EVAL_KITS``), in the same layout as ``cache/eval`` so
 that ``bench/analysis.py --sets tune-drums,tune-mix`` measures it.
 
-Usage: nice -n 10 .venv/bin/python bench/analysis_tune_set.py [--n 24] [--out cache/tune]
+With ``--flat-velocity V`` every stroke is played at velocity V, as programmed drums and the
+community charts (which carry no dynamics) are: ``--flat-velocity 100 --out cache/tune_flat`` makes
+the tune-flat sets, the same excerpts and kits without the drummers' dynamics.
+
+Usage: nice -n 10 .venv/bin/python bench/analysis_tune_set.py [--n 24] [--out cache/tune] [--flat-velocity V]
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +75,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=24, help="grooves per set")
     ap.add_argument("--out", type=Path, default=CACHE / "tune")
     ap.add_argument("--crops", type=int, default=4, help="most excerpts per groove (45 s apart)")
+    ap.add_argument("--flat-velocity", type=int, default=None, metavar="V",
+                    help="play every stroke at velocity V (1-127): drums without dynamics")
     args = ap.parse_args()
     index = []
     for i, (name, g) in enumerate(tune_excerpts(args.n, crops=args.crops)):
+        if args.flat_velocity is not None:
+            g = replace(g, events=[(t, p, k, args.flat_velocity) for t, p, k, _ in g.events])
         rng = np.random.default_rng(5000 + i)
         for sub, kit in (("drums", SAMPLER_KITS[i % len(SAMPLER_KITS)]),
                          ("mix", SAMPLER_KITS[(i + 7) % len(SAMPLER_KITS)])):
