@@ -83,6 +83,11 @@ SETS = {
     "tune-fast-mix": (ROOT / "cache" / "tune_fast" / "mix", "*.flac", True),
     "tune-flat-drums": (ROOT / "cache" / "tune_flat" / "drums", "*.flac", True),  # since session 11
     "tune-flat-mix": (ROOT / "cache" / "tune_flat" / "mix", "*.flac", True),
+    # Arranged songs (bench/section_songs.py): the tuning split, and the held-out one (since session 11).
+    "tune-song-drums": (ROOT / "cache" / "sections" / "tune" / "drums", "*.flac", True),
+    "tune-song-mix": (ROOT / "cache" / "sections" / "tune" / "mix", "*.flac", True),
+    "eval-song-drums": (ROOT / "cache" / "sections" / "eval" / "drums", "*.flac", False),
+    "eval-song-mix": (ROOT / "cache" / "sections" / "eval" / "mix", "*.flac", False),
     "eval-drums": (ROOT / "cache" / "eval" / "drums", "*.flac", True),  # tuning since 2026-11-24
     "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", True),
     "eval2-drums": (ROOT / "cache" / "eval2" / "drums", "*.flac", False),

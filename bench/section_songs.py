@@ -23,7 +23,10 @@ Every song is written twice, as a full mix (``mix/``) and as drums alone
 (``drums/``), with the same truth: ``<name>.sections.json`` holds
 ``{"sections": [{"start_s", "end_s", "label"}], "beats": [[time_s, position]],
 "bpm", "beats_per_bar", "kit", "form"}``; section starts (other than the
-first, at 0) are downbeats.
+first, at 0) are downbeats. ``<name>.beats`` and ``<name>.onsets.tsv`` (as in
+dev-renders) make the songs a benchmark of the whole analysis as well
+(``bench/analysis.py --sets tune-song-drums,tune-song-mix``): arranged songs,
+with fills, crashes and changes of groove, which the groove excerpts lack.
 
 Usage::
 
@@ -46,6 +49,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 
+from build_eval_set import write_truth  # noqa: E402
 from kits import SR  # noqa: E402
 from render import GMD_DIR, Groove, load_groove, render_drums, render_midi  # noqa: E402
 
@@ -394,6 +398,7 @@ def make_song(split: str, index: int, out: Path) -> str:
         d.mkdir(parents=True, exist_ok=True)
         sf.write(str(d / f"{name}.flac"), y, SR)
         (d / f"{name}.sections.json").write_text(json.dumps(truth, indent=1) + "\n")
+        write_truth(d, name, g)
     return f"{split} {name} {kit} {end_s:.1f}s " + " ".join(f"{lab}{n}" for lab, n in form)
 
 

@@ -95,6 +95,11 @@ def render_sf2_real(g: Groove, kit: str) -> np.ndarray:
 def write_item(out_dir: Path, name: str, audio: np.ndarray, g: Groove) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     sf.write(out_dir / f"{name}.flac", normalise(audio[: int(g.duration_s * SR)]), SR, subtype="PCM_16")
+    write_truth(out_dir, name, g)
+
+
+def write_truth(out_dir: Path, name: str, g: Groove) -> None:
+    """``name.beats`` and ``name.onsets.tsv`` of a performance, as in dev-renders."""
     with (out_dir / f"{name}.beats").open("w") as f:
         for b, p in zip(g.beats_s, g.positions, strict=True):
             f.write(f"{b:.6f}\t{int(p)}\n")
