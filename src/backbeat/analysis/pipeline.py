@@ -280,7 +280,8 @@ class Analyzer:
             :class:`~backbeat.analysis.drums.Activations` attributes), or None.
         hits
             Drum hits to store in the analysis; default: transcribed from ``acts`` on the
-            beats found (:func:`.drums.transcribe`), none without the drum model.
+            beats found (:func:`.drums.transcribe`), none without the drum model or when ``acts``
+            is not its :class:`~backbeat.analysis.drums.Activations`.
         duration_s
             Length of the audio in seconds.
         source
