@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--flat-velocity", type=int, default=None, metavar="V",
                     help="play every stroke at velocity V (1-127): drums without dynamics")
     args = ap.parse_args()
+    if args.flat_velocity is not None and not 1 <= args.flat_velocity <= 127:
+        ap.error(f"--flat-velocity must be a MIDI velocity, 1-127 (got {args.flat_velocity})")
     index = []
     for i, (name, g) in enumerate(tune_excerpts(args.n, crops=args.crops)):
         if args.flat_velocity is not None:
