@@ -127,3 +127,19 @@ def test_meter_generator_plays_a_given_meter_at_its_tempo() -> None:
         g = grooves.performance(np.random.default_rng(seed), duration_s=20.0, meter=fast)
         assert g.name.endswith("4-4") and set(np.unique(g.positions)) == {1, 2, 3, 4}
         assert 60.0 / float(np.median(np.diff(g.beats_s))) == pytest.approx(180.0, rel=0.1)
+
+
+def test_song_band_follows_the_crop_grid_from_before_its_start() -> None:
+    """The sixth set's song band: notes on the groove's beat grid, none before 0 s, sections that change."""
+    build = pytest.importorskip("build_dataset")
+    beats = 0.3 + np.arange(0, 20.0, 0.5)  # the crop starts 0.3 s before a downbeat, 120 BPM
+    g = render.Groove("t", [(float(t), 36, 36, 100) for t in beats[::2]], beats,
+                      (np.arange(len(beats)) % 4) + 1, 20.0, 120.0)
+    for seed in range(5):
+        pm = build.song_band_midi(g, np.random.default_rng(seed))
+        notes = [n for inst in pm.instruments for n in inst.notes]
+        assert notes and min(n.start for n in notes) >= 0.0
+        bass = [inst for inst in pm.instruments if inst.program in (33, 34, 38, 39, 35, 32)]
+        for inst in bass:  # the bass plays on beats, whatever the kick does
+            on_grid = np.abs((np.array([n.start for n in inst.notes]) - 0.3) / 0.5 % 1.0 - 0.5)
+            assert np.all(on_grid > 0.49)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pretty_midi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backbeat.analysis.features import log_filterbank
@@ -52,6 +53,7 @@ from render import (
     render_drums,
     render_midi,
 )
+from song_band import PARTS, compose_band
 from synth_kit import pitch_shift_bank, synth_bank
 
 
@@ -77,6 +79,7 @@ class Production(NamedTuple):
     band_soundfonts: tuple[str, ...] = BAND_SOUNDFONTS
     fifth_kit_p: float = 0.0
     fifth_kits: tuple[str, ...] = ()
+    song_band_p: float = 0.0
 
 
 class Job(NamedTuple):
@@ -120,14 +123,26 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
         bank = synth_bank(rng)
     elif rng.random() < shift_p:
         bank = pitch_shift_bank(load_bank(kit), rng)
+    # The sixth set's song bands (and their softer drummers) likewise draw from a stream of their own.
+    srng = np.random.default_rng([seed, 6])
+    song = (as_mix and srng.random() < prod.song_band_p and len(g.beats_s) >= 2
+            and int(g.positions.max()) in (3, 4))
+    if srng.random() < prod.song_band_p / 2:  # a drummer holding back, as in a song's verse
+        scale = srng.uniform(0.7, 1.05)
+        g = Groove(g.name, [(t, p, k, int(np.clip(round(v * scale), 1, 127))) for t, p, k, v in g.events],
+                   g.beats_s, g.positions, g.duration_s, g.bpm, g.beat_subdivision)
     y = render_drums(g, kit, rng, bank=bank)
     if as_mix or rng.random() < 0.6:
         y = process_drums(y, rng)
     if as_mix:
         sfs = prod.band_soundfonts
         sf2 = sfs[int(prng.integers(len(sfs)))] if prng.random() < prod.band_sf_p else BAND_SOUNDFONTS[0]
-        band = render_midi(accompaniment_midi(g, rng, dense=bool(prng.random() < prod.dense_p)),
-                           g.duration_s + 0.5, sf2=sf2)
+        if song:
+            band = render_midi(song_band_midi(g, srng), g.duration_s + 0.5, sf2=sf2,
+                               reverb=bool(srng.random() < 0.5))
+        else:
+            band = render_midi(accompaniment_midi(g, rng, dense=bool(prng.random() < prod.dense_p)),
+                               g.duration_s + 0.5, sf2=sf2)
         y = mix(y, band, g, rng, level_db=prod.level_db)
         if prng.random() < prod.loud_p:
             y = loud_master(y, prng)
@@ -135,6 +150,33 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
     if rng.random() < 0.3:
         y = y + rng.standard_normal(len(y)).astype(np.float32) * 10 ** (rng.uniform(-80, -50) / 20)
     return shard_item(y, g, tune=is_tune(gmd_id), as_mix=as_mix)
+
+
+def song_band_midi(g: Groove, rng: np.random.Generator) -> pretty_midi.PrettyMIDI:
+    """The arranged songs' band (:func:`song_band.compose_band`) over a groove crop, in random sections.
+
+    The crop's grid is the groove's metronome (Groove MIDI is played to a
+    click): the band starts at the bar line at or before 0 s and runs in
+    random sections of 2-8 bars; notes that start before 0 s are left out.
+    """
+    period = float(np.median(np.diff(g.beats_s)))
+    bpb = int(g.positions.max())
+    downs = g.beats_s[g.positions == 1]
+    first = float(downs[0]) if downs.size else float(g.beats_s[0])
+    bar_s = bpb * period
+    t0 = first - np.ceil(first / bar_s) * bar_s
+    n_bars = int(np.ceil((g.duration_s - t0) / bar_s)) + 1
+    labels = tuple(PARTS)
+    form: list[tuple[str, int]] = []
+    while sum(n for _, n in form) < n_bars:
+        form.append((labels[int(rng.integers(len(labels)))], int(rng.choice([2, 4, 4, 8]))))
+    # compose_band may give the chorus the verse's chords: both must be in the form (past the crop if need be)
+    form += [(label, 2) for label in ("verse", "chorus") if label not in dict(form)]
+    pm = compose_band(rng, tuple(form), bpb=bpb, t0_s=t0, period_s=period)
+    for inst in pm.instruments:
+        inst.notes = [n for n in inst.notes if n.start >= 0]
+        inst.pitch_bends = [b for b in inst.pitch_bends if b.time >= 0]
+    return pm
 
 
 def shard_item(audio: np.ndarray, g: Groove, *, tune: bool, as_mix: bool) -> dict[str, np.ndarray]:
@@ -186,6 +228,10 @@ def main() -> None:
                     help="share of mixes given an aggressive limiter/clipper master (render.loud_master)")
     ap.add_argument("--level-db", type=float, nargs=2, default=(-9.0, 1.0),
                     help="range of the drums' level relative to the band in mixes (dB)")
+    ap.add_argument("--song-band-p", type=float, default=0.0,
+                    help="share of mixes under the arranged songs' band (song_band.py: parts, chords and "
+                         "loudness per section, bass on the beats); half that share of all items is "
+                         "played softer")
     ap.add_argument("--first-shard", type=int, default=0,
                     help="number of the first shard written (to add a second pass to an existing set)")
     ap.add_argument("--seed-offset", type=int, default=0,
@@ -201,7 +247,7 @@ def main() -> None:
                       (float(args.level_db[0]), float(args.level_db[1])),
                       tuple(k for k in pool_kits if k in EXTRA_KITS),
                       BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS,
-                      args.fifth_kit_p, FIFTH_KITS)  # all permissive
+                      args.fifth_kit_p, FIFTH_KITS, args.song_band_p)  # all permissive
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i
