@@ -240,12 +240,25 @@ def compose_drums(rng: np.random.Generator, split: str, form: tuple[tuple[str, i
                     events.append((t, p, key, int(np.clip(round(v * level), 1, 127))))
         if k > 0 and rng.random() < 0.8:  # a crash (and kick) opens the section
             t = t0_s + bar0 * bpb * period_s
-            events += [(t, 49, 49, int(rng.integers(95, 120))), (t, 36, 36, 100)]
+            _add_unless_played(events, [(t, 49, 49, int(rng.integers(95, 120))), (t, 36, 36, 100)])
         bar0 += bars
     # the song ends on a crash
     t_end = t0_s + bar0 * bpb * period_s
-    events += [(t_end, 49, 49, 110), (t_end, 36, 36, 100)]
+    _add_unless_played(events, [(t_end, 49, 49, 110), (t_end, 36, 36, 100)])
     return sorted(events)
+
+
+#: Keys that sound as one drum: an added crash or kick is left out where the loop already plays one.
+_SAME_DRUM = {36: (35, 36), 49: (49, 52, 55, 57)}
+
+
+def _add_unless_played(events: list[tuple[float, int, int, int]],
+                       new: list[tuple[float, int, int, int]], *, within_s: float = 0.03) -> None:
+    """Append ``new`` events, except those whose drum the part already plays within ``within_s``
+    (a second kick on the loop's own downbeat kick would be one sound annotated twice)."""
+    for t, p, key, v in new:
+        if not any(abs(t - t2) < within_s and k2 in _SAME_DRUM[key] for t2, _, k2, _ in events):
+            events.append((t, p, key, v))
 
 
 def song_spec(rng: np.random.Generator, index: int, *, form_offset: int = 0

@@ -193,11 +193,14 @@ def save_shard(items: list[dict[str, np.ndarray]], path: Path) -> None:
     evs = np.concatenate([it["ev"].reshape(-1, 3) for it in items])
     bt_item = np.concatenate([np.full(len(it["beats"]), i) for i, it in enumerate(items)])
     bts = np.concatenate([it["beats"].reshape(-1, 2) for it in items])
-    np.savez(path, feats=np.concatenate([it["feats"] for it in items]), offsets=offsets,
+    # Written under another name and renamed, so a trainer picking up shards never reads half a file.
+    tmp = path.with_name(f"partial_{path.name}")
+    np.savez(tmp, feats=np.concatenate([it["feats"] for it in items]), offsets=offsets,
              ev_item=ev_item.astype(np.int32), ev_time_s=evs[:, 0], ev_class9=evs[:, 1].astype(np.int8),
              ev_vel=evs[:, 2].astype(np.int16), bt_item=bt_item.astype(np.int32), bt_time_s=bts[:, 0],
              bt_pos=bts[:, 1].astype(np.int16), item_tune=np.array([bool(it["tune"]) for it in items]),
              item_mix=np.array([bool(it["mix"]) for it in items]))
+    tmp.replace(path)
 
 
 def main() -> None:

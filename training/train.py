@@ -19,6 +19,7 @@ import argparse
 import math
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,12 @@ def load_shards(ds_dirs: list[Path], seen: set[str]) -> list[dict[str, np.ndarra
     for path in sorted(p for d in ds_dirs for p in d.glob("shard_*.npz")):
         if str(path) in seen:
             continue
+        try:
+            z = np.load(path, allow_pickle=False)
+            z["offsets"]
+        except (OSError, ValueError, zipfile.BadZipFile):  # another builder's shard still being written
+            continue
         seen.add(str(path))
-        z = np.load(path, allow_pickle=False)
         feats, offs = z["feats"], z["offsets"]
         for i in range(len(offs) - 1):
             f = feats[offs[i]:offs[i + 1]]
