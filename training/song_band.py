@@ -19,7 +19,8 @@ PARTS = {"intro": (0, 1, 0, 0), "verse": (1, 1, 0, 1), "pre-chorus": (1, 1, 1, 0
 _PROGRESSIONS = ((0, 5, 3, 4), (0, 4, 5, 3), (5, 3, 0, 4), (0, 3, 4, 4), (1, 4, 0, 0), (3, 4, 5, 5),
                  (0, 0, 3, 4), (5, 4, 3, 4), (3, 0, 4, 5), (0, 2, 3, 4))
 _SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
-_BASS = (33, 34, 38, 39, 35, 32)
+#: GM programs of the bass part.
+BASS_PROGRAMS = (33, 34, 38, 39, 35, 32)
 _KEYS = (0, 1, 4, 5, 16, 18, 48, 49, 50, 88, 89, 90, 91, 94, 52)
 _GUITARS = (24, 25, 27, 29, 30, 28)
 _LEADS = (53, 54, 85, 52, 80, 81, 65, 73, 56, 11, 10)
@@ -41,7 +42,7 @@ def compose_band(rng: np.random.Generator, form: tuple[tuple[str, int], ...], *,
             progs[t] = progs["chorus"]
     keys_prog = {t: int(rng.choice(_KEYS)) for t in types}
     lead_prog = {t: int(rng.choice(_LEADS)) for t in types}
-    insts = {"bass": pretty_midi.Instrument(program=int(rng.choice(_BASS))),
+    insts = {"bass": pretty_midi.Instrument(program=int(rng.choice(BASS_PROGRAMS))),
              "guitar": pretty_midi.Instrument(program=int(rng.choice(_GUITARS)))}
     keys_by_prog: dict[int, pretty_midi.Instrument] = {}
     lead_by_prog: dict[int, pretty_midi.Instrument] = {}
