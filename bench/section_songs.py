@@ -6,7 +6,7 @@ built from Groove MIDI performances: every section type gets its own groove
 (a 2- or 4-bar loop cut at a downbeat of one performance), so repeated
 sections share a groove; the last bar of most sections is a fill (from the
 Groove MIDI ``fill`` takes, or a tom run), and most sections open on a crash.
-The band (bass, keys/pad, guitar, lead) is written here with a chord
+The band (bass, keys/pad, guitar, lead; ``training/song_band.py``) has a chord
 progression, instruments, melody motif and loudness per section type, rendered
 by fluidsynth. The drums are rendered by the project's sampler
 (``training/render.py``) with one kit per song.
