@@ -30,7 +30,6 @@ import section_songs as songs  # noqa: E402
 from backbeat.analysis.audio import load_audio  # noqa: E402
 from backbeat.analysis.drums import MODEL_PATH, DrumModel, pick_peaks  # noqa: E402
 from backbeat.analysis.features import log_filterbank  # noqa: E402
-from render import Groove, render_drums  # noqa: E402
 from song_band import BASS_PROGRAMS  # noqa: E402
 
 TOL_S = 0.05
@@ -38,18 +37,10 @@ VELOCITY_BANDS = ((0, 40), (40, 60), (60, 80), (80, 128))
 
 
 def band_bass_onsets(index: int) -> np.ndarray:
-    """Bass note onsets (s) of tuning song ``index``, composed again as ``section_songs.make_song`` did."""
-    rng = np.random.default_rng(songs.SEED_BASE["tune"] + index)
-    form, bpb, bpm = songs.song_spec(rng, index)
-    period, t0 = 60.0 / bpm, float(rng.uniform(0.2, 1.0))
-    kit = songs.KITS["tune"][index % len(songs.KITS["tune"])]
-    events = songs.compose_drums(rng, "tune", form, bpb=bpb, t0_s=t0, period_s=period)
-    n_bars = sum(n for _, n in form)
-    beats = t0 + period * np.arange(n_bars * bpb + 1)
-    render_drums(Groove("x", events, beats, np.arange(beats.size) % bpb + 1, 0.0, bpm), kit, rng)  # its draws
-    pm = songs.compose_band(rng, form, bpb=bpb, t0_s=t0, period_s=period)
-    bass = [n.start for inst in pm.instruments if inst.program in BASS_PROGRAMS for n in inst.notes]
-    return np.array(sorted(bass))
+    """Bass note onsets (s) of tuning song ``index``, composed again from its seed."""
+    band = songs.compose_song("tune", index).band
+    return np.array(sorted(n.start for inst in band.instruments if inst.program in BASS_PROGRAMS
+                           for n in inst.notes))
 
 
 def annotated_kicks(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pretty_midi
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,8 +278,24 @@ def song_spec(rng: np.random.Generator, index: int, *, form_offset: int = 0
     return form, bpb, float(rng.uniform(lo, hi))
 
 
-def make_song(split: str, index: int, out: Path) -> str:
-    """Render one song (mix and drums) with its truth; returns a one-line summary."""
+@dataclass
+class Song:
+    """A song before mixing: its form, drum part (as played and rendered) and band (as MIDI)."""
+
+    form: tuple[tuple[str, int], ...]
+    bpb: int
+    bpm: float
+    t0_s: float
+    kit: str
+    groove: Groove
+    drums: np.ndarray
+    band: pretty_midi.PrettyMIDI
+    #: The song's random stream after the band: the mix draws from it.
+    rng: np.random.Generator
+
+
+def compose_song(split: str, index: int) -> Song:
+    """Song ``index`` of ``split`` from its seed: form, tempo, drum part rendered, band composed."""
     rng = np.random.default_rng(SEED_BASE[split] + index)
     form, bpb, bpm = song_spec(rng, index, form_offset=3 if split == "eval" else 0)
     period = 60.0 / bpm
@@ -291,25 +308,36 @@ def make_song(split: str, index: int, out: Path) -> str:
     positions = np.arange(beats.size) % bpb + 1
     g = Groove(f"{split}{index:02d}", events, beats, positions, end_s, bpm)
     drums = render_drums(g, kit, rng)
+    band = compose_band(rng, form, bpb=bpb, t0_s=t0, period_s=period)
+    return Song(form, bpb, bpm, t0, kit, g, drums, band, rng)
+
+
+def make_song(split: str, index: int, out: Path) -> str:
+    """Render one song (mix and drums) with its truth; returns a one-line summary."""
+    song = compose_song(split, index)
+    g, bpb, form = song.groove, song.bpb, song.form
+    period = 60.0 / song.bpm
+    end_s = g.duration_s
     n = int(end_s * SR)
-    drums = np.pad(drums, (0, max(0, n - drums.size)))[:n]
+    drums = np.pad(song.drums, (0, max(0, n - song.drums.size)))[:n]
     # (n + 0.5) / SR seconds is exactly n samples
-    band = render_midi(compose_band(rng, form, bpb=bpb, t0_s=t0, period_s=period), (n + 0.5) / SR,
-                       sf2=BAND_SF2[split], reverb=True)
+    band = render_midi(song.band, (n + 0.5) / SR, sf2=BAND_SF2[split], reverb=True)
     fade = int(1.5 * SR)
-    level_db = float(rng.uniform(-7.0, 1.0))
+    level_db = float(song.rng.uniform(-7.0, 1.0))
     rms_d = float(np.sqrt(np.mean(drums ** 2)) + 1e-9)
     rms_b = float(np.sqrt(np.mean(band ** 2)) + 1e-9)
     mixed = band / rms_b + drums / rms_d * 10 ** (level_db / 20)
-    name = f"{split}{index:02d}_{bpb}4_{round(bpm)}bpm"
+    name = f"{split}{index:02d}_{bpb}4_{round(song.bpm)}bpm"
     sections, bar0 = [], 0
     for k, (label, bars) in enumerate(form):
-        start = 0.0 if k == 0 else t0 + bar0 * bpb * period
+        start = 0.0 if k == 0 else song.t0_s + bar0 * bpb * period
         bar0 += bars
-        end = end_s if k == len(form) - 1 else t0 + bar0 * bpb * period
+        end = end_s if k == len(form) - 1 else song.t0_s + bar0 * bpb * period
         sections.append({"start_s": round(start, 6), "end_s": round(end, 6), "label": label})
-    truth = {"sections": sections, "beats": [[round(float(b), 6), int(p)] for b, p in zip(beats, positions)],
-             "bpm": round(bpm, 3), "beats_per_bar": bpb, "kit": kit, "form": [list(f) for f in form]}
+    truth = {"sections": sections,
+             "beats": [[round(float(b), 6), int(p)] for b, p in zip(g.beats_s, g.positions, strict=True)],
+             "bpm": round(song.bpm, 3), "beats_per_bar": bpb, "kit": song.kit,
+             "form": [list(f) for f in form]}
     for sub, audio in (("mix", mixed), ("drums", drums)):
         y = audio.astype(np.float32).copy()
         y[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
@@ -319,7 +347,7 @@ def make_song(split: str, index: int, out: Path) -> str:
         sf.write(str(d / f"{name}.flac"), y, SR)
         (d / f"{name}.sections.json").write_text(json.dumps(truth, indent=1) + "\n")
         write_truth(d, name, g)
-    return f"{split} {name} {kit} {end_s:.1f}s " + " ".join(f"{lab}{n}" for lab, n in form)
+    return f"{split} {name} {song.kit} {end_s:.1f}s " + " ".join(f"{lab}{n}" for lab, n in form)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ import argparse
 import csv
 import sys
 import zlib
+from dataclasses import replace
 from multiprocessing import Pool
 from pathlib import Path
 from typing import NamedTuple
@@ -129,8 +130,7 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
             and int(g.positions.max()) in (3, 4))
     if srng.random() < prod.song_band_p / 2:  # a drummer holding back, as in a song's verse
         scale = srng.uniform(0.7, 1.05)
-        g = Groove(g.name, [(t, p, k, int(np.clip(round(v * scale), 1, 127))) for t, p, k, v in g.events],
-                   g.beats_s, g.positions, g.duration_s, g.bpm, g.beat_subdivision)
+        g = replace(g, events=[(t, p, k, int(np.clip(round(v * scale), 1, 127))) for t, p, k, v in g.events])
     y = render_drums(g, kit, rng, bank=bank)
     if as_mix or rng.random() < 0.6:
         y = process_drums(y, rng)
