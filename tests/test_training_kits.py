@@ -79,6 +79,31 @@ def test_dense_band_adds_a_driven_guitar() -> None:
     assert len(dense.instruments[-1].notes) >= 3 * 2 * 15  # eighth notes, three strings, 16 beats
 
 
+def test_free_bass_plays_on_the_grid_whatever_the_kick_does() -> None:
+    g = _groove()  # kicks on beats 1 and 3 only
+    kicks = {round(t, 3) for t, _, k, _ in g.events if k == 36}
+    off_kick = 0
+    for seed in range(12):
+        for bass_rng in (None, np.random.default_rng(100 + seed)):
+            pm = render.accompaniment_midi(g, np.random.default_rng(seed), bass_rng=bass_rng)
+            bass = [i for i in pm.instruments if i.program in render._BASS][:1]
+            starts = np.array([n.start for i in bass for n in i.notes])
+            if bass_rng is None:
+                assert {round(t, 3) for t in starts if t < g.duration_s} <= kicks
+            else:
+                assert np.allclose(starts / 0.25, np.round(starts / 0.25), atol=1e-6)  # the eighth-note grid
+                off_kick += sum(round(t, 3) not in kicks for t in starts)
+    assert off_kick > 50
+
+
+def test_free_bass_times_start_every_bar_or_follow_a_style() -> None:
+    for seed in range(40):
+        times, intervals = render.free_bass_times([0.0, 2.0, 4.0], 0.5, 4, 2, np.random.default_rng(seed))
+        assert len(times) == len(intervals) and times == sorted(times)
+        assert {0.0, 2.0, 4.0, 6.0} <= {round(t, 6) for t in times}
+        assert set(intervals) <= {0, 7, 12}
+
+
 def test_loud_master_is_bounded_and_keeps_length() -> None:
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(kits.SR) * 0.1).astype(np.float32)

@@ -81,6 +81,7 @@ class Production(NamedTuple):
     fifth_kit_p: float = 0.0
     fifth_kits: tuple[str, ...] = ()
     song_band_p: float = 0.0
+    free_bass_p: float = 0.0
 
 
 class Job(NamedTuple):
@@ -141,8 +142,12 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
             band = render_midi(song_band_midi(g, srng), g.duration_s + 0.5, sf2=sf2,
                                reverb=bool(srng.random() < 0.5))
         else:
-            band = render_midi(accompaniment_midi(g, rng, dense=bool(prng.random() < prod.dense_p)),
-                               g.duration_s + 0.5, sf2=sf2)
+            # The seventh set's free bass lines draw from a stream of their own, too.
+            brng = np.random.default_rng([seed, 7])
+            free = brng if brng.random() < prod.free_bass_p else None
+            dense = bool(prng.random() < prod.dense_p)
+            band = render_midi(accompaniment_midi(g, rng, dense=dense, bass_rng=free), g.duration_s + 0.5,
+                               sf2=sf2)
         y = mix(y, band, g, rng, level_db=prod.level_db)
         if prng.random() < prod.loud_p:
             y = loud_master(y, prng)
@@ -235,6 +240,8 @@ def main() -> None:
                     help="share of mixes under the arranged songs' band (song_band.py: parts, chords and "
                          "loudness per section, bass on the beats); half that share of all items is "
                          "played softer")
+    ap.add_argument("--free-bass-p", type=float, default=0.0,
+                    help="share of the generated bands whose bass plays a line of its own, not on the kick")
     ap.add_argument("--first-shard", type=int, default=0,
                     help="number of the first shard written (to add a second pass to an existing set)")
     ap.add_argument("--seed-offset", type=int, default=0,
@@ -250,7 +257,7 @@ def main() -> None:
                       (float(args.level_db[0]), float(args.level_db[1])),
                       tuple(k for k in pool_kits if k in EXTRA_KITS),
                       BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS,
-                      args.fifth_kit_p, FIFTH_KITS, args.song_band_p)  # all permissive
+                      args.fifth_kit_p, FIFTH_KITS, args.song_band_p, args.free_bass_p)  # all permissive
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i

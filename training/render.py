@@ -207,13 +207,18 @@ _LEADS = (53, 54, 85, 52, 80, 81, 65, 73, 56)
 _DRIVEN_GUITARS = (29, 30, 27, 81)
 
 
-def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = False) -> pretty_midi.PrettyMIDI:
+def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = False,
+                       bass_rng: np.random.Generator | None = None) -> pretty_midi.PrettyMIDI:
     """General MIDI band parts following the groove's beats, bars and kick pattern.
 
     With ``dense`` every part is more likely to play and a second, driven
     guitar doubles the chords in eighth notes (palm-muted power chords or open
     strums), so the band covers the snare and cymbal range more often. Guitars
     subdivide each beat into ``g.beat_subdivision`` notes (three in 6/8).
+
+    The bass plays on the kick hits and bar lines, unless ``bass_rng`` is given:
+    then it plays a line of its own on the beat grid, whatever the kick does
+    (:func:`free_bass_times`), its timing and loudness drawn from ``bass_rng``.
     """
     pm = pretty_midi.PrettyMIDI(initial_tempo=max(g.bpm, 30.0))
     tonic = int(rng.integers(0, 12))
@@ -246,8 +251,13 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
     vol = {}
     if parts[0]:
         inst = pretty_midi.Instrument(program=int(rng.choice(_BASS)))
-        kicks = [t for t, _, k, _ in g.events if k in (35, 36)]
-        times = sorted(set(np.round(kicks, 3)) | set(np.round(bars, 3)))
+        if bass_rng is None:
+            kicks = [t for t, _, k, _ in g.events if k in (35, 36)]
+            times = sorted(set(np.round(kicks, 3)) | set(np.round(bars, 3)))
+            intervals = [0] * len(times)
+        else:
+            times, intervals = free_bass_times(bars, period, bpb, g.beat_subdivision, bass_rng)
+        vel_rng = rng if bass_rng is None else bass_rng
         for i, t in enumerate(times):
             if t < 0 or t > g.duration_s:
                 continue
@@ -255,8 +265,8 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
             end = min(end, t + 2 * period) - 0.02
             if end - t < 0.05:
                 continue
-            p = degree_pitch(chord_at(t + 0.01), 3) - 12
-            inst.notes.append(pretty_midi.Note(int(rng.integers(70, 110)), p, float(t), float(end)))
+            p = degree_pitch(chord_at(t + 0.01), 3) - 12 + intervals[i]
+            inst.notes.append(pretty_midi.Note(int(vel_rng.integers(70, 110)), p, float(t), float(end)))
         pm.instruments.append(inst)
         vol["bass"] = inst
     if parts[1]:
@@ -323,6 +333,57 @@ def accompaniment_midi(g: Groove, rng: np.random.Generator, *, dense: bool = Fal
                                                        float(t + 0.004 * j), float(end)))
         pm.instruments.append(inst)
     return pm
+
+
+def free_bass_times(bars_s: list[float], period_s: float, beats_per_bar: int, subdivision: int,
+                    rng: np.random.Generator) -> tuple[list[float], list[int]]:
+    """Onsets of a bass line on the beat grid that ignores the kick, and each note's interval.
+
+    One style per song: whole or half notes, every beat, every subdivision
+    (eighths, or triplet eighths in compound meters), or a repeated one- or
+    two-bar rhythm on the subdivision grid that always starts on the bar line.
+    Intervals (semitones above the chord root) are mostly 0, sometimes the
+    octave or the fifth, as bass players walk between roots.
+
+    Parameters
+    ----------
+    bars_s
+        Bar-line times (s), ascending; the grid continues one bar past the last.
+    period_s
+        Beat period (s).
+    beats_per_bar, subdivision
+        Beats in a bar and grid steps in a beat.
+    rng
+        Random stream for the style, rhythm and intervals.
+
+    Returns
+    -------
+    times_s, intervals
+        Note onsets (s), ascending, and the semitones each adds to the chord root.
+    """
+    n_grid = beats_per_bar * subdivision
+    style = rng.choice(["long", "beats", "grid", "riff"], p=[0.15, 0.3, 0.2, 0.35])
+    if style == "long":
+        every = beats_per_bar if rng.random() < 0.4 or beats_per_bar % 2 else beats_per_bar // 2
+        riff = [[k * subdivision for k in range(0, beats_per_bar, every)]]
+    elif style == "beats":
+        riff = [[k * subdivision for k in range(beats_per_bar)]]
+    elif style == "grid":
+        riff = [list(range(n_grid))]
+    else:
+        riff = []
+        for _ in range(int(rng.integers(1, 3))):
+            on = rng.random(n_grid) < rng.uniform(0.3, 0.6)
+            on[0] = True
+            riff.append([int(k) for k in np.flatnonzero(on)])
+    step_s = period_s / subdivision
+    times: list[float] = []
+    intervals: list[int] = []
+    for j, bar in enumerate([*bars_s, bars_s[-1] + beats_per_bar * period_s]):
+        for k in riff[j % len(riff)]:
+            times.append(float(bar + k * step_s))
+            intervals.append(0 if k == 0 else int(rng.choice([0, 0, 0, 0, 12, 7])))
+    return times, intervals
 
 
 def render_midi(pm: pretty_midi.PrettyMIDI, duration_s: float, *, sf2: str = "FluidR3_GM.sf2",
