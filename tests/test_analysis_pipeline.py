@@ -185,6 +185,22 @@ def test_six_eight_with_a_hint_at_its_quarter_notes_is_still_six_eight(tmp_path:
     assert mir_eval.beat.f_measure(beats, pulse) > 0.95
 
 
+def test_a_hint_at_the_eighths_of_a_six_eight_counts_them_as_quarter_notes(tmp_path: Path) -> None:
+    """A slow 6/8 (dotted quarters of 41) charts at 61.5 quarter notes a minute, counted in eighths.
+    The setup screen's "twice the tempo" sends a hint of 123 quarter notes: the same eighths,
+    which must now chart at the hint's tempo (3/4 in quarter notes), not come back as before."""
+    x, _ = drum_song(30.0, bpm=41.0, beats_per_bar=2, backbeat=True, subdivision=3)
+    path = _write(tmp_path, "slow_six_eight.wav", x)
+    plain = Analyzer().analyze(path)
+    assert plain.extra["meter"] == "6/8"
+    quarter_bpm = plain.tempo_map[0].bpm / 2  # the tempo map counts 6/8 in eighths
+    assert quarter_bpm == pytest.approx(61.5, rel=0.02)
+    hinted = Analyzer(tempo_hint_bpm=2 * quarter_bpm).analyze(path)
+    assert hinted.extra["meter"] == "3/4"
+    assert hinted.tempo_map[0].bpm == pytest.approx(2 * quarter_bpm, rel=0.02)
+    assert [b.time_s for b in hinted.beats] == [b.time_s for b in plain.beats]
+
+
 def test_waltz_stays_in_three_quarter_notes(tmp_path: Path) -> None:
     x, beats = drum_song(30.0, bpm=100.0, beats_per_bar=3)
     a = Analyzer().analyze(_write(tmp_path, "waltz.wav", x))

@@ -62,6 +62,7 @@ runs these steps on given activations (used by the benchmarks' cache).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,8 @@ class Analyzer:
         The song's tempo in BPM if the user knows it, roughly: it picks the
         beat level (say 170 rather than 85 for a fast punk song, which
         the analysis on its own tends to halve); beats and tempo changes
-        still come from the audio. ``None``: no hint.
+        still come from the audio. In quarter notes a minute, as a chart
+        counts: a 6/8 at 60 dotted quarters is 90. ``None``: no hint.
     """
 
     def __init__(self, *, max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
@@ -361,18 +363,23 @@ class Analyzer:
                                           prior_octaves=prior_octaves).beats_s
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
             all_beats = _offbeat_vote(all_beats, acts)
-        meter = None
         if acts is not None and self.tempo_hint_bpm is None:
             all_beats = _settle_beat_level(all_beats, bacts.beat, acts, prior_bpm=prior_bpm,
                                            prior_octaves=prior_octaves)
+        meter = None
         if acts is not None and _in_compound_pairs(all_beats, acts):
             # A compound meter tracked two eighths a beat: count it in eighths, as 6/8 (whose bars
             # start on the dotted-quarter pulse, .downbeats.pulse_evidence). Also with a hint: the
             # beats' quarter-note tempo stays the hint's, as a 6/8 chart counts it.
             all_beats = beats_mod.halves(all_beats)
             meter = downbeats_mod.Meter(6, 8)
-        beat_times = all_beats[all_beats < duration_s]
-        if acts is not None:
+
+        def bars(all_beats: np.ndarray, meter: downbeats_mod.Meter | None
+                 ) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
+            beat_times = all_beats[all_beats < duration_s]
+            if acts is None:
+                positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
+                return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
             net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
             bar_start = None
             if all(getattr(acts, k, None) is not None for k in ("cymbal", "tom", "kick")):
@@ -381,8 +388,8 @@ class Analyzer:
             return (beat_times, *_bar_positions(beat_times, features, acts, extra_evidence=net_evidence,
                                                 bar_start=bar_start, meter=meter,
                                                 slip_cost=downbeats_mod.FUSED_SLIP_COST))
-        positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
-        return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
+
+        return self._hinted_quarters(all_beats, meter, bars)
 
     def _beats_from_activation(self, features: np.ndarray, acts: Any, *,
                                duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
@@ -394,8 +401,35 @@ class Analyzer:
                                           prior_octaves=prior_octaves).beats_s
         if acts is not None:
             all_beats = _offbeat_vote(all_beats, acts)
-        beat_times = all_beats[all_beats < duration_s]
-        return (beat_times, *_bar_positions(beat_times, features, acts))
+
+        def bars(all_beats: np.ndarray, meter: downbeats_mod.Meter | None
+                 ) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
+            beat_times = all_beats[all_beats < duration_s]
+            return (beat_times, *_bar_positions(beat_times, features, acts, meter=meter))
+
+        return self._hinted_quarters(all_beats, None, bars)
+
+    def _hinted_quarters(self, all_beats: np.ndarray, meter: downbeats_mod.Meter | None,
+                         bars: Callable[[np.ndarray, downbeats_mod.Meter | None],
+                                        tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]]
+                         ) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
+        """Bars of the tracked beats (``bars(beats, meter)``), as quarter notes if a hint says so.
+
+        A tempo hint counts quarter notes a minute, as a chart does. If the tracker followed
+        it (beats nearer the hint than twice it) and the bars then count those beats as
+        eighths (6/8 in its eighths), the chart's quarter-note tempo would be half the
+        hint. The beats are counted instead as the hint's quarter notes, in half as many to
+        the bar (3/4 for 6/8): pressing "twice the tempo" on a 6/8 read in slow eighths
+        gives its eighths as quarter notes, not the same reading again.
+        """
+        beat_times, positions, found = bars(all_beats, meter)
+        if (self.tempo_hint_bpm is None or meter is not None or found.beat_unit != 8
+                or len(all_beats) < 2):
+            return beat_times, positions, found
+        beat_bpm = 60.0 / float(np.median(np.diff(all_beats)))
+        if beat_bpm > np.sqrt(2.0) * self.tempo_hint_bpm:  # eighths at twice the hint: its quarters
+            return beat_times, positions, found
+        return bars(all_beats, downbeats_mod.Meter(max(2, found.beats_per_bar // 2), 4))
 
     def _tempo_prior(self, octaves: float) -> tuple[float, float]:
         """Centre (BPM) and width (octaves) of the tempo prior: default, ``octaves`` wide, or the hint's."""

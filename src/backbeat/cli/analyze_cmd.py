@@ -30,7 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("--tempo-hint", type=float, default=None, metavar="BPM",
                    help="the song's tempo if you know it, roughly (55-215 BPM): picks the beat level, "
                         "e.g. 170 rather than 85 for a fast song read at half speed; beats and tempo "
-                        "changes still come from the audio")
+                        "changes still come from the audio; in quarter notes a minute, as charts count "
+                        "(a 6/8 at 60 dotted quarters is 90)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.set_defaults(func=run)
 
