@@ -212,6 +212,7 @@ def test_detect_meter_from_patterns() -> None:
     assert D.detect_meter(p3, beat_bpm=100) == D.Meter(3, 4)
     assert D.detect_meter(p4, beat_bpm=100) == D.Meter(4, 4)
     assert D.detect_meter(p3, beat_bpm=160) == D.Meter(6, 8)
+    assert D.detect_meter(p3, beat_bpm=160, eighths=False) == D.Meter(3, 4)  # a hint's quarter notes
 
 
 @given(st.lists(st.floats(min_value=-1.0, max_value=2.0, allow_nan=False), min_size=1, max_size=40),

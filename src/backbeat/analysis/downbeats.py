@@ -122,7 +122,7 @@ def _pattern_similarity(patterns: np.ndarray, lag: int) -> float:
     return float(np.mean(np.sum(a[ok] * b[ok], axis=1) / (na[ok] * nb[ok])))
 
 
-def detect_meter(patterns: np.ndarray, *, beat_bpm: float) -> Meter:
+def detect_meter(patterns: np.ndarray, *, beat_bpm: float, eighths: bool = True) -> Meter:
     """Choose the bar length from how beat patterns repeat.
 
     Parameters
@@ -131,6 +131,8 @@ def detect_meter(patterns: np.ndarray, *, beat_bpm: float) -> Meter:
         Output of :func:`beat_patterns`.
     beat_bpm
         Median tempo of the beats (6/8 is considered only for fast eighth-note beats).
+    eighths
+        Whether the beats may be eighth notes (6/8); False: they are quarter notes.
 
     Returns
     -------
@@ -142,7 +144,7 @@ def detect_meter(patterns: np.ndarray, *, beat_bpm: float) -> Meter:
     score3 = (sim[3] + sim[6] + sim[9]) / 3
     if score3 > score4:
         # Triple grouping of fast beats: eighth notes of 6/8 rather than a very fast 3/4.
-        if beat_bpm >= 140:
+        if beat_bpm >= 140 and eighths:
             return Meter(6, 8)
         return Meter(3, 4)
     return Meter(4, 4)
@@ -608,6 +610,7 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
                      kick_activation: np.ndarray | None = None,
                      snare_activation: np.ndarray | None = None,
                      meter: Meter | None = None,
+                     eighths: bool = True,
                      first_beat_prior: float = 0.0,
                      extra_evidence: np.ndarray | None = None,
                      bar_start: np.ndarray | None = None,
@@ -625,6 +628,9 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     meter
         Force a meter instead of detecting it (:func:`detect_meter`; a 3/4 whose kick and
         snare alternate on every third beat is the eighths of a 6/8, :func:`pulse_evidence`).
+    eighths
+        Whether a detected meter may count the beats as eighth notes (6/8); False: they are
+        quarter notes (a 3/4 stays 3/4).
     first_beat_prior
         Extra downbeat evidence (log-odds) for the first beat, for material
         known to start on a downbeat; 0 (default) disables it.
@@ -651,8 +657,9 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
     bpm = 60.0 / float(np.median(np.diff(b))) if b.size > 1 else 120.0
     pulse = None  # the 6/8 pulse evidence, read only for songs in three
     if meter is None:
-        meter = detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm) if b.size >= 12 else Meter(4, 4)
-        if meter == Meter(3, 4) and kick_activation is not None and snare_activation is not None:
+        meter = (detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm, eighths=eighths) if b.size >= 12
+                 else Meter(4, 4))
+        if meter == Meter(3, 4) and eighths and kick_activation is not None and snare_activation is not None:
             pulse = pulse_evidence(b, kick_activation, snare_activation, fps=fps)
             if pulse.any():
                 meter = Meter(6, 8)  # eighths of a slow 6/8: kick and snare alternate every third beat

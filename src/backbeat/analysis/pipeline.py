@@ -62,7 +62,6 @@ runs these steps on given activations (used by the benchmarks' cache).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -363,23 +362,18 @@ class Analyzer:
                                           prior_octaves=prior_octaves).beats_s
         if acts is not None and BEAT_MODEL_OFFBEAT_VOTE:
             all_beats = _offbeat_vote(all_beats, acts)
+        meter = None
         if acts is not None and self.tempo_hint_bpm is None:
             all_beats = _settle_beat_level(all_beats, bacts.beat, acts, prior_bpm=prior_bpm,
                                            prior_octaves=prior_octaves)
-        meter = None
         if acts is not None and _in_compound_pairs(all_beats, acts):
             # A compound meter tracked two eighths a beat: count it in eighths, as 6/8 (whose bars
             # start on the dotted-quarter pulse, .downbeats.pulse_evidence). Also with a hint: the
             # beats' quarter-note tempo stays the hint's, as a 6/8 chart counts it.
             all_beats = beats_mod.halves(all_beats)
             meter = downbeats_mod.Meter(6, 8)
-
-        def bars(all_beats: np.ndarray, meter: downbeats_mod.Meter | None
-                 ) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
-            beat_times = all_beats[all_beats < duration_s]
-            if acts is None:
-                positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
-                return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
+        beat_times = all_beats[all_beats < duration_s]
+        if acts is not None:
             net_evidence = downbeats_mod.network_downbeat_evidence(beat_times, bacts.downbeat, fps=FPS)
             bar_start = None
             if all(getattr(acts, k, None) is not None for k in ("cymbal", "tom", "kick")):
@@ -387,9 +381,10 @@ class Analyzer:
                                                          ride_activation=getattr(acts, "ride", None), fps=FPS)
             return (beat_times, *_bar_positions(beat_times, features, acts, extra_evidence=net_evidence,
                                                 bar_start=bar_start, meter=meter,
+                                                eighths=not self._hinted_quarters(beat_times),
                                                 slip_cost=downbeats_mod.FUSED_SLIP_COST))
-
-        return self._hinted_quarters(all_beats, meter, bars)
+        positions, beats_per_bar = bar_positions(beat_times, bacts.downbeat, fps=FPS)
+        return beat_times, positions, downbeats_mod.Meter(beats_per_bar, 4)
 
     def _beats_from_activation(self, features: np.ndarray, acts: Any, *,
                                duration_s: float) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
@@ -401,35 +396,22 @@ class Analyzer:
                                           prior_octaves=prior_octaves).beats_s
         if acts is not None:
             all_beats = _offbeat_vote(all_beats, acts)
+        beat_times = all_beats[all_beats < duration_s]
+        return (beat_times, *_bar_positions(beat_times, features, acts,
+                                            eighths=not self._hinted_quarters(beat_times)))
 
-        def bars(all_beats: np.ndarray, meter: downbeats_mod.Meter | None
-                 ) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
-            beat_times = all_beats[all_beats < duration_s]
-            return (beat_times, *_bar_positions(beat_times, features, acts, meter=meter))
+    def _hinted_quarters(self, beats_s: np.ndarray) -> bool:
+        """Whether a tempo hint makes the tracked beats quarter notes, never a 6/8's eighths.
 
-        return self._hinted_quarters(all_beats, None, bars)
-
-    def _hinted_quarters(self, all_beats: np.ndarray, meter: downbeats_mod.Meter | None,
-                         bars: Callable[[np.ndarray, downbeats_mod.Meter | None],
-                                        tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]]
-                         ) -> tuple[np.ndarray, np.ndarray, downbeats_mod.Meter]:
-        """Bars of the tracked beats (``bars(beats, meter)``), as quarter notes if a hint says so.
-
-        A tempo hint counts quarter notes a minute, as a chart does. If the tracker followed
-        it (beats nearer the hint than twice it) and the bars then count those beats as
-        eighths (6/8 in its eighths), the chart's quarter-note tempo would be half the
-        hint. The beats are counted instead as the hint's quarter notes, in half as many to
-        the bar (3/4 for 6/8): pressing "twice the tempo" on a 6/8 read in slow eighths
-        gives its eighths as quarter notes, not the same reading again.
+        A hint counts quarter notes a minute, as a chart does. Beats the tracker found near
+        it (nearer than to twice it) counted as eighths would chart at half the hint: pressing
+        "twice the tempo" on a 6/8 read in slow eighths would give the same reading again.
+        Beats near twice the hint may still be a 6/8's eighths (its quarters at the hint).
         """
-        beat_times, positions, found = bars(all_beats, meter)
-        if (self.tempo_hint_bpm is None or meter is not None or found.beat_unit != 8
-                or len(all_beats) < 2):
-            return beat_times, positions, found
-        beat_bpm = 60.0 / float(np.median(np.diff(all_beats)))
-        if beat_bpm > np.sqrt(2.0) * self.tempo_hint_bpm:  # eighths at twice the hint: its quarters
-            return beat_times, positions, found
-        return bars(all_beats, downbeats_mod.Meter(max(2, found.beats_per_bar // 2), 4))
+        if self.tempo_hint_bpm is None or len(beats_s) < 2:
+            return False
+        beat_bpm = 60.0 / float(np.median(np.diff(beats_s)))
+        return beat_bpm <= np.sqrt(2.0) * self.tempo_hint_bpm
 
     def _tempo_prior(self, octaves: float) -> tuple[float, float]:
         """Centre (BPM) and width (octaves) of the tempo prior: default, ``octaves`` wide, or the hint's."""
@@ -491,12 +473,13 @@ def _bar_positions(beat_times: np.ndarray, features: np.ndarray, acts: Any, *,
                    extra_evidence: np.ndarray | None = None,
                    bar_start: np.ndarray | None = None,
                    meter: downbeats_mod.Meter | None = None,
+                   eighths: bool = True,
                    slip_cost: float = downbeats_mod.SLIP_COST) -> tuple[np.ndarray, downbeats_mod.Meter]:
     """Meter (detected unless given) and bar positions (bar template), with the drum model's cues if any."""
     return downbeats_mod.assign_positions(
         beat_times, features, fps=FPS, downbeat_activation=getattr(acts, "downbeat", None),
         kick_activation=getattr(acts, "kick", None), snare_activation=getattr(acts, "snare", None),
-        meter=meter, extra_evidence=extra_evidence, bar_start=bar_start, slip_cost=slip_cost)
+        meter=meter, eighths=eighths, extra_evidence=extra_evidence, bar_start=bar_start, slip_cost=slip_cost)
 
 
 def tempo_segments_summary(segments: tuple[TempoSegment, ...]) -> str:
