@@ -46,6 +46,14 @@ def test_bpm_period_round_trip(bpm: float) -> None:
     assert float(B.bpm_to_period_frames(120.0)) == pytest.approx(50.0)
 
 
+@given(st.floats(min_value=20, max_value=400), st.floats(min_value=0, max_value=10),
+       st.integers(min_value=2, max_value=50))
+def test_median_bpm_of_evenly_spaced_beats(bpm: float, start_s: float, n: int) -> None:
+    beats_s = start_s + np.arange(n) * 60.0 / bpm
+    assert B.median_bpm(beats_s) == pytest.approx(bpm)
+    assert B.median_bpm(beats_s[:1], default=90.0) == 90.0
+
+
 @given(lo=st.floats(min_value=30, max_value=150), span=st.floats(min_value=1.05, max_value=4.0),
        cap=st.integers(min_value=5, max_value=80))
 def test_tempo_intervals_cover_range(lo: float, span: float, cap: int) -> None:

@@ -83,6 +83,14 @@ def period_frames_to_bpm(period_frames: float | np.ndarray, *, fps: float = FPS)
     return 60.0 * fps / np.asarray(period_frames, dtype=np.float64)
 
 
+def median_bpm(beats_s: np.ndarray, *, default: float = 120.0) -> float:
+    """Tempo in BPM of the median interval between beat times; ``default`` with fewer than two beats."""
+    b = np.asarray(beats_s, dtype=np.float64)
+    if b.size < 2:
+        return default
+    return 60.0 / float(np.median(np.diff(b)))
+
+
 def tempo_intervals(min_bpm: float, max_bpm: float, *, fps: float = FPS,
                     max_states: int = 60) -> np.ndarray:
     """Integer beat periods (frames) covering a tempo range, log-spaced if there are many.

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backbeat.analysis.beats import alternation, strength_at
+from backbeat.analysis.beats import alternation, median_bpm, strength_at
 from backbeat.core.errors import InvalidArgumentError
 
 FPS = 100
@@ -654,7 +654,7 @@ def assign_positions(beats_s: np.ndarray, features: np.ndarray, *, fps: float = 
         raise InvalidArgumentError(f"features must be (n_frames, n_bands), got {f.shape}")
     if b.size == 0:
         return np.zeros(0, dtype=np.int64), meter or Meter(4, 4)
-    bpm = 60.0 / float(np.median(np.diff(b))) if b.size > 1 else 120.0
+    bpm = median_bpm(b)
     pulse = None  # the 6/8 pulse evidence, read only for songs in three
     if meter is None:
         meter = (detect_meter(beat_patterns(b, f, fps=fps), beat_bpm=bpm, eighths=eighths) if b.size >= 12

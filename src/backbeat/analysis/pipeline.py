@@ -410,8 +410,7 @@ class Analyzer:
         """
         if self.tempo_hint_bpm is None or len(beats_s) < 2:
             return False
-        beat_bpm = 60.0 / float(np.median(np.diff(beats_s)))
-        return beat_bpm <= np.sqrt(2.0) * self.tempo_hint_bpm
+        return beats_mod.median_bpm(beats_s) <= np.sqrt(2.0) * self.tempo_hint_bpm
 
     def _tempo_prior(self, octaves: float) -> tuple[float, float]:
         """Centre (BPM) and width (octaves) of the tempo prior: default, ``octaves`` wide, or the hint's."""
@@ -450,8 +449,8 @@ def _settle_beat_level(beats_s: np.ndarray, beat_activation: np.ndarray, acts: A
     if not beats_mod.beats_at_half_level(beats_s, beat_activation, snare, kick_activation=kick, fps=FPS,
                                          prior_bpm=prior_bpm, prior_octaves=prior_octaves):
         return beats_s
-    tempo_bpm = 2.0 * 60.0 / float(np.median(np.diff(beats_s)))
-    return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=tempo_bpm).beats_s
+    twice_bpm = 2.0 * beats_mod.median_bpm(beats_s)
+    return beats_mod.track_beats(beat_activation, fps=FPS, tempo_bpm=twice_bpm).beats_s
 
 
 def _in_compound_pairs(beats_s: np.ndarray, acts: Any) -> bool:
