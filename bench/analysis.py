@@ -11,6 +11,9 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
 * ``tune-fast-drums``, ``tune-fast-mix``: cache/tune_fast/{drums,mix}, the same generator in 4/4 at
   140-200 BPM (``bench/analysis_meter_set.py --fast``), where the networks tend to halve the
   tempo. TUNING DATA (from 2026-11-24, session 7).
+* ``tune-free-mix``: cache/tune_free/mix, the tune-mix excerpts and kits under a band whose bass plays
+  a line of its own instead of on every kick (``bench/analysis_tune_set.py --free-bass --out
+  cache/tune_free``). TUNING DATA (from 2026-11-25, session 14).
 * ``eval-drums``, ``eval-mix``: cache/eval/{drums,mix} (held-out kits; full-band
   mixes), when present. The held-out set until 2026-11-24; looked at too often by
   then, it has been TUNING DATA since (the bar-phase weights are fitted on it too).
@@ -83,6 +86,7 @@ SETS = {
     "tune-fast-mix": (ROOT / "cache" / "tune_fast" / "mix", "*.flac", True),
     "tune-flat-drums": (ROOT / "cache" / "tune_flat" / "drums", "*.flac", True),  # since session 11
     "tune-flat-mix": (ROOT / "cache" / "tune_flat" / "mix", "*.flac", True),
+    "tune-free-mix": (ROOT / "cache" / "tune_free" / "mix", "*.flac", True),  # since session 14
     # Arranged songs (bench/section_songs.py): the tuning split, and the held-out one (since session 11).
     "tune-song-drums": (ROOT / "cache" / "sections" / "tune" / "drums", "*.flac", True),
     "tune-song-mix": (ROOT / "cache" / "sections" / "tune" / "mix", "*.flac", True),

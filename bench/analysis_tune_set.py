@@ -10,7 +10,13 @@ With ``--flat-velocity V`` every stroke is played at velocity V, as programmed d
 community charts (which carry no dynamics) are: ``--flat-velocity 100 --out cache/tune_flat`` makes
 the tune-flat sets, the same excerpts and kits without the drummers' dynamics.
 
+With ``--free-bass`` only the mix set is written, its band's bass playing a line of its own on the
+beat grid instead of on every kick (``render.free_bass_times``), as real bass players often do:
+``--free-bass --out cache/tune_free`` makes the tune-free-mix set, the tune-mix excerpts and kits
+under such a band (a mix where the bass is no cue for the kick).
+
 Usage: nice -n 10 .venv/bin/python bench/analysis_tune_set.py [--n 24] [--out cache/tune] [--flat-velocity V]
+       [--free-bass]
 """
 
 from __future__ import annotations
@@ -77,6 +83,8 @@ def main() -> None:
     ap.add_argument("--crops", type=int, default=4, help="most excerpts per groove (45 s apart)")
     ap.add_argument("--flat-velocity", type=int, default=None, metavar="V",
                     help="play every stroke at velocity V (1-127): drums without dynamics")
+    ap.add_argument("--free-bass", action="store_true",
+                    help="write only the mix set, its bass playing a line of its own (not on the kick)")
     args = ap.parse_args()
     if args.flat_velocity is not None and not 1 <= args.flat_velocity <= 127:
         ap.error(f"--flat-velocity must be a MIDI velocity, 1-127 (got {args.flat_velocity})")
@@ -85,9 +93,13 @@ def main() -> None:
         if args.flat_velocity is not None:
             g = replace(g, events=[(t, p, k, args.flat_velocity) for t, p, k, _ in g.events])
         rng = np.random.default_rng(5000 + i)
+        bass_rng = np.random.default_rng([5000 + i, 7]) if args.free_bass else None
         for sub, kit in (("drums", SAMPLER_KITS[i % len(SAMPLER_KITS)]),
                          ("mix", SAMPLER_KITS[(i + 7) % len(SAMPLER_KITS)])):
-            index.append(write_set_item(args.out, sub, name, render_drums(g, kit, rng), g, kit, rng))
+            drums = render_drums(g, kit, rng)  # also when not written: the mix's draws stay tune-mix's
+            if sub == "drums" and args.free_bass:
+                continue
+            index.append(write_set_item(args.out, sub, name, drums, g, kit, rng, bass_rng=bass_rng))
     write_index(args.out, index)
 
 

@@ -110,10 +110,15 @@ def write_truth(out_dir: Path, name: str, g: Groove) -> None:
 
 
 def write_set_item(out: Path, sub: str, name: str, drums: np.ndarray, g: Groove, kit: str,
-                   rng: np.random.Generator) -> tuple[str, str, str, float, int, float]:
-    """Write one item of set ``sub`` ("drums" as is, "mix" under a generated band); its index row."""
+                   rng: np.random.Generator, *,
+                   bass_rng: np.random.Generator | None = None) -> tuple[str, str, str, float, int, float]:
+    """Write one item of set ``sub`` ("drums" as is, "mix" under a generated band); its index row.
+
+    With ``bass_rng`` the band's bass plays a line of its own rather than on the kick
+    (``render.accompaniment_midi``)."""
     if sub == "mix":
-        drums = mix(process_drums(drums, rng), render_midi(accompaniment_midi(g, rng), g.duration_s), g, rng)
+        band = render_midi(accompaniment_midi(g, rng, bass_rng=bass_rng), g.duration_s)
+        drums = mix(process_drums(drums, rng), band, g, rng)
     write_item(out / sub, name, drums, g)
     print(sub, name, kit, f"{g.duration_s:.1f}s", len(g.events), flush=True)
     return (sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2))
