@@ -37,11 +37,11 @@ eighths as 6/8 when kick and snare alternate on the dotted quarters
 quarter-note tempo a 6/8 chart counts); 6/8 bars start on that pulse
 (:func:`.downbeats.pulse_evidence`).
 On the tuning sets the fused path (two beat networks averaged, since
-2026-11-24; seventh-stage drum model; the doubling check since session 8, with the kick
-since session 9; compound meters since session 10) gives beat F / downbeat F 0.922 / 0.785
+2026-11-24; ninth-stage drum model since session 14; the doubling check since session 8, with
+the kick since session 9; compound meters since session 10) gives beat F / downbeat F 0.922 / 0.785
 (dev-renders), 0.878 / 0.759 (tune-drums), 0.988 / 0.978 (tune-mix, re-rendered in session 10),
-0.991 / 0.739 (eval-drums), 0.934 / 0.804 (eval-mix), 0.982 / 0.872 and 0.982 / 0.959 (the meter
-sets, drums and mixes); on the held-out eval2 sets 0.829 / 0.771
+0.991 / 0.739 (eval-drums), 0.913 / 0.751 (eval-mix), 0.982 / 0.913 and 0.982 / 0.959 (the meter
+sets, drums and mixes); on the held-out eval2 sets 0.829 / 0.695
 (drums) and 0.939 / 0.926 (mixes). When the fused path was chosen (with the first
 network alone), ``"model"`` gave
 0.865 / 0.757, 0.811 / 0.677, 0.842 / 0.815 on the first three sets; without the
