@@ -117,8 +117,9 @@ def write_set_item(out: Path, sub: str, name: str, drums: np.ndarray, g: Groove,
     With ``bass_rng`` the band's bass plays a line of its own rather than on the kick
     (``render.accompaniment_midi``)."""
     if sub == "mix":
+        processed = process_drums(drums, rng)  # before the band, as the sets made so far drew them
         band = render_midi(accompaniment_midi(g, rng, bass_rng=bass_rng), g.duration_s)
-        drums = mix(process_drums(drums, rng), band, g, rng)
+        drums = mix(processed, band, g, rng)
     write_item(out / sub, name, drums, g)
     print(sub, name, kit, f"{g.duration_s:.1f}s", len(g.events), flush=True)
     return (sub, name, kit, round(g.duration_s, 3), len(g.events), round(g.bpm, 2))
