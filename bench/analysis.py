@@ -310,7 +310,7 @@ def main() -> int:
     import mir_eval
 
     t0 = time.perf_counter()
-    from backbeat.analysis.beats import MAX_BPM, MIN_BPM
+    from backbeat.analysis.beats import MAX_BPM, MIN_BPM, median_bpm
     from backbeat.analysis.pipeline import Analyzer
 
     analyzers = {}
@@ -362,8 +362,7 @@ def main() -> int:
                 lib.lib_s += secs
             runs = list(analyzers.items())
             if args.hint_from_truth and truth is not None:
-                true_bpm = 60.0 / float(np.median(np.diff(truth[0])))
-                hint = float(np.clip(10 * round(true_bpm / 10), MIN_BPM, MAX_BPM))
+                hint = float(np.clip(10 * round(median_bpm(truth[0]) / 10), MIN_BPM, MAX_BPM))
                 runs += [(f"{s}+hint", Analyzer(beat_source=s, tempo_hint_bpm=hint)) for s in analyzers]
             for source, analyzer in runs:
                 st = stats[source]

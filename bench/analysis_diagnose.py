@@ -86,6 +86,7 @@ def evaluate(set_names: list[str], track, *, quiet: bool = False) -> dict[str, t
     """Run ``track(features, acts, duration_s) -> (beats_s, positions)`` over sets; mean F per set."""
     import mir_eval
 
+    from backbeat.analysis.beats import median_bpm
     from backbeat.analysis.pipeline import Analyzer
 
     analyzer = Analyzer()
@@ -106,7 +107,7 @@ def evaluate(set_names: list[str], track, *, quiet: bool = False) -> dict[str, t
             verdicts[v] = verdicts.get(v, 0) + 1
             bf.append(f)
             df.append(dfm)
-            ref_bpm = 60 / np.median(np.diff(ref_b))
+            ref_bpm = median_bpm(ref_b)
             if not quiet:
                 print(f"  {set_name:11s} {flac.stem[:28]:28s} ref {ref_bpm:5.1f} BPM  F {f:.3f} "
                       f"CMLt {cmlt:.2f} "
