@@ -168,3 +168,25 @@ def test_song_band_follows_the_crop_grid_from_before_its_start() -> None:
         for inst in bass:  # the bass plays on beats, whatever the kick does
             on_grid = np.abs((np.array([n.start for n in inst.notes]) - 0.3) / 0.5 % 1.0 - 0.5)
             assert np.all(on_grid > 0.49)
+
+
+def test_mixed_kit_takes_each_drum_group_whole_from_one_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    build_dataset = pytest.importorskip("build_dataset")
+    names = ("a", "b", "c", "d")
+    # Kit i's one-shots are 10 samples of value i; a synthesized sound is longer.
+    banks = {name: {k: [[(127, np.full(10, i, dtype=np.float32))]] for k in kits.CLASS9_BY_KEY}
+             for i, name in enumerate(names)}
+    monkeypatch.setattr(build_dataset, "load_bank", lambda kit: banks[kit])
+    rng = np.random.default_rng(3)
+    sources_seen = set()
+    for _ in range(20):
+        bank = build_dataset.mixed_bank("a", names, rng)
+        assert set(bank) == set(kits.CLASS9_BY_KEY)
+        per_group = []
+        for group in build_dataset.KIT_GROUPS:
+            wavs = [bank[k][0][0][1] for k in bank if kits.CLASS9_BY_KEY[k] in group]
+            source = {float(w[0]) if w.size == 10 else -1.0 for w in wavs}
+            assert len(source) == 1, group  # the hi-hat's closed and open sounds, the toms: one kit
+            per_group.append(source.pop())
+        sources_seen.add(len(set(per_group)))
+    assert max(sources_seen) >= 3  # the groups of one kit come from several kits

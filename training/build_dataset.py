@@ -82,6 +82,32 @@ class Production(NamedTuple):
     fifth_kits: tuple[str, ...] = ()
     song_band_p: float = 0.0
     free_bass_p: float = 0.0
+    mixed_kit_p: float = 0.0
+
+
+#: Drum groups that a mixed kit (``--mixed-kit-p``) draws from one source each: the hi-hat's closed and
+#: open sounds, and the toms, stay one instrument.
+KIT_GROUPS = (("KD",), ("SD",), ("HHC", "HHO"), ("LT", "MT", "HT"), ("CR",), ("RD",))
+#: Chance that a group of a mixed kit comes from a freshly synthesized electronic kit (one per item).
+MIXED_SYNTH_P = 0.2
+
+
+def mixed_bank(kit: str, pool: tuple[str, ...], rng: np.random.Generator) -> dict:
+    """A kit of drums from different kits: each of :data:`KIT_GROUPS` from a random kit of ``pool``
+    (or, with :data:`MIXED_SYNTH_P`, from one synthesized kit), as modern productions layer an
+    electronic kick under a sampled snare; ``kit``'s sounds where the source lacks the group."""
+    synth: dict | None = None
+    base = load_bank(kit)
+    bank = {}
+    for group in KIT_GROUPS:
+        if rng.random() < MIXED_SYNTH_P:
+            synth = synth_bank(rng) if synth is None else synth
+            src = synth
+        else:
+            src = load_bank(pool[int(rng.integers(len(pool)))])
+        part = {k: v for k, v in src.items() if CLASS9_BY_KEY[k] in group}
+        bank.update(part or {k: v for k, v in base.items() if CLASS9_BY_KEY[k] in group})
+    return bank
 
 
 class Job(NamedTuple):
@@ -125,6 +151,12 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
         bank = synth_bank(rng)
     elif rng.random() < shift_p:
         bank = pitch_shift_bank(load_bank(kit), rng)
+    # The ninth set's mixed kits likewise come from a stream of their own.
+    mrng = np.random.default_rng([seed, 8])
+    if bank is None and mrng.random() < prod.mixed_kit_p:
+        bank = mixed_bank(kit, kits + prod.extra_kits + prod.fifth_kits, mrng)
+        if mrng.random() < shift_p:
+            bank = pitch_shift_bank(bank, mrng)
     # The sixth set's song bands (and their softer drummers) likewise draw from a stream of their own.
     srng = np.random.default_rng([seed, 6])
     song = (as_mix and srng.random() < prod.song_band_p and len(g.beats_s) >= 2
@@ -242,6 +274,9 @@ def main() -> None:
                          "played softer")
     ap.add_argument("--free-bass-p", type=float, default=0.0,
                     help="share of the generated bands whose bass plays a line of its own, not on the kick")
+    ap.add_argument("--mixed-kit-p", type=float, default=0.0,
+                    help="share of the sampled-kit items drummed on a mixed kit: kick, snare, hi-hat, toms, "
+                         "crash and ride each from a random training kit (or a synthesized one)")
     ap.add_argument("--first-shard", type=int, default=0,
                     help="number of the first shard written (to add a second pass to an existing set)")
     ap.add_argument("--seed-offset", type=int, default=0,
@@ -257,7 +292,8 @@ def main() -> None:
                       (float(args.level_db[0]), float(args.level_db[1])),
                       tuple(k for k in pool_kits if k in EXTRA_KITS),
                       BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS,
-                      args.fifth_kit_p, FIFTH_KITS, args.song_band_p, args.free_bass_p)  # all permissive
+                      args.fifth_kit_p, FIFTH_KITS, args.song_band_p, args.free_bass_p,  # all permissive
+                      args.mixed_kit_p)
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i
