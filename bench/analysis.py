@@ -21,6 +21,10 @@ Sets (each file ``X.flac`` with ``X.beats`` = ``time<TAB>beat_in_bar`` and
   2026-11-24 from the 14 validation grooves the first left out (``training/build_eval_set.py
   --exclude cache/eval/index.csv``), for figures nothing has been chosen by. HELD OUT: not
   used for tuning.
+* ``eval2-free-mix``: cache/eval2_free/mix, the eval2-mix grooves, kits and drum processing under a
+  band whose bass plays a line of its own (``training/build_eval_set.py --n 14 --exclude
+  cache/eval/index.csv --out cache/eval2_free --seed 2000 --kit-offset 1 --free-bass``). HELD OUT
+  (from 2026-11-25, session 15).
 * ``tune-tempo-drums``, ``tune-tempo-mix``: cache/tune_tempo/{drums,mix}, the tuning grooves played with a
   tempo step, ramp or drift (``bench/analysis_tempo_set.py``). TUNING DATA.
 * ``eval2-tempo-drums``, ``eval2-tempo-mix``: cache/eval2_tempo/{drums,mix}, the eval2 grooves and kits
@@ -96,6 +100,7 @@ SETS = {
     "eval-mix": (ROOT / "cache" / "eval" / "mix", "*.flac", True),
     "eval2-drums": (ROOT / "cache" / "eval2" / "drums", "*.flac", False),
     "eval2-mix": (ROOT / "cache" / "eval2" / "mix", "*.flac", False),
+    "eval2-free-mix": (ROOT / "cache" / "eval2_free" / "mix", "*.flac", False),  # since session 15
     "tune-tempo-drums": (ROOT / "cache" / "tune_tempo" / "drums", "*.flac", True),
     "tune-tempo-mix": (ROOT / "cache" / "tune_tempo" / "mix", "*.flac", True),
     "eval2-tempo-drums": (ROOT / "cache" / "eval2_tempo" / "drums", "*.flac", False),

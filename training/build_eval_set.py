@@ -143,17 +143,22 @@ def main() -> None:
                     help="index.csv files of earlier evaluation sets whose grooves are left out")
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--kit-offset", type=int, default=0, help="rotate the held-out kits")
+    ap.add_argument("--free-bass", action="store_true",
+                    help="write only the mix set, its bass playing a line of its own (not on the kick)")
     args = ap.parse_args()
     used = frozenset(row["name"].replace("__", "/") for idx in args.exclude
                      for row in csv.DictReader(idx.open()))
     index = []
     for i, (name, path) in enumerate(validation_grooves(args.n, exclude=used)):
         rng = np.random.default_rng(args.seed + i)
+        bass_rng = np.random.default_rng([args.seed + i, 7]) if args.free_bass else None
         g = excerpt(path, name)
         k = i + args.kit_offset
         for sub, kit in (("drums", EVAL_KITS[k % 3]), ("mix", EVAL_KITS[(k + 1) % 3])):
             d = render_sf2_real(g, kit) if kit in SF2_KITS else render_drums(g, kit, rng)
-            index.append(write_set_item(args.out, sub, name, d, g, kit, rng))
+            if sub == "drums" and args.free_bass:
+                continue  # rendered all the same: the mix's draws stay those of the set without --free-bass
+            index.append(write_set_item(args.out, sub, name, d, g, kit, rng, bass_rng=bass_rng))
     write_index(args.out, index)
 
 
