@@ -191,7 +191,8 @@ def main() -> None:
         weights = {k: z[k] for k in z.files}
     if args.set_threshold:
         if "thresholds" not in weights:
-            ap.error(f"--set-threshold needs finalized weights (this script's output); {args.weights} has no thresholds")
+            ap.error(f"--set-threshold needs finalized weights (this script's output); "
+                     f"{args.weights} has no thresholds")
         thr = np.array(weights["thresholds"], dtype=np.float32)
         names = [i.value for i in INSTRUMENTS]
         for spec in args.set_threshold:
