@@ -97,7 +97,6 @@ def mixed_bank(kit: str, pool: tuple[str, ...], rng: np.random.Generator) -> dic
     (or, with :data:`MIXED_SYNTH_P`, from one synthesized kit), as modern productions layer an
     electronic kick under a sampled snare; ``kit``'s sounds where the source lacks the group."""
     synth: dict | None = None
-    base = load_bank(kit)
     bank = {}
     for group in KIT_GROUPS:
         if rng.random() < MIXED_SYNTH_P:
@@ -106,7 +105,9 @@ def mixed_bank(kit: str, pool: tuple[str, ...], rng: np.random.Generator) -> dic
         else:
             src = load_bank(pool[int(rng.integers(len(pool)))])
         part = {k: v for k, v in src.items() if CLASS9_BY_KEY[k] in group}
-        bank.update(part or {k: v for k, v in base.items() if CLASS9_BY_KEY[k] in group})
+        if not part:  # ``kit`` is read only for a group the source lacks
+            part = {k: v for k, v in load_bank(kit).items() if CLASS9_BY_KEY[k] in group}
+        bank.update(part)
     return bank
 
 
