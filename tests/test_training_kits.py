@@ -45,6 +45,13 @@ def test_fifth_set_kits_stay_out_of_the_earlier_recipes_pools() -> None:
     assert "cs_jazz" not in kits.FIFTH_KITS  # a copy of the Standard kit
 
 
+def test_tenth_set_kits_stay_out_of_the_earlier_recipes_pools() -> None:
+    pools = {*kits.TRAIN_KITS, *kits.EXTRA_KITS, *kits.FIFTH_KITS, *kits.EVAL_KITS}
+    assert not set(kits.TENTH_KITS) & pools
+    assert kits.TENTH_KITS[-1] == "sonic_pi"
+    assert all(k.startswith("h2_") for k in kits.TENTH_KITS[:-1])
+
+
 def test_permissive_kits_leave_out_gpl_sources() -> None:
     perm = set(kits.PERMISSIVE_KITS)
     assert not any(k.startswith(("tim_", "avl_")) for k in perm)
@@ -190,3 +197,34 @@ def test_mixed_kit_takes_each_drum_group_whole_from_one_source(monkeypatch: pyte
             per_group.append(source.pop())
         sources_seen.add(len(set(per_group)))
     assert max(sources_seen) >= 3  # the groups of one kit come from several kits
+
+
+def test_sonic_pi_kit_takes_whole_voices_and_keeps_the_base_kit_elsewhere(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A file's one-shot is 100 samples holding the file name's length, so voices can be told apart.
+    monkeypatch.setattr(kits, "_sonic_pi_sample", lambda name: np.full(100, len(name), dtype=np.float32))
+    base = {k: [[(127, np.zeros(10, dtype=np.float32))]] for k in kits.CLASS9_BY_KEY}
+    bank = kits.sonic_pi_bank(base, np.random.default_rng(0))
+    for keys, voices in kits.SONIC_PI_VOICES.items():
+        layers = [bank[k][0] for k in keys]
+        assert all(lay is layers[0] for lay in layers)  # aliases play the same voice
+        tops = [vmax for vmax, _ in layers[0]]
+        peaks = [float(w.max()) for _, w in layers[0]]
+        assert tops == sorted(tops) and tops[-1] == 127
+        assert max(peaks) == pytest.approx(0.8)  # one scale per voice: a soft layer stays softer
+        assert len(layers[0]) in {len(v) for v in voices}
+    assert bank[51] is base[51]  # Sonic Pi has no ride
+
+
+def test_timbre_eq_voices_each_class_once_and_keeps_peaks() -> None:
+    synth_kit = pytest.importorskip("synth_kit")
+    noise = np.random.default_rng(1).standard_normal(4000).astype(np.float32)
+    bank = {k: [[(64, noise * 0.3), (127, noise)]] for k in (36, 38, 42, 44)}
+    out = synth_kit.timbre_eq_bank(bank, np.random.default_rng(2))
+    for k, variants in out.items():
+        for (vmax, w), (vmax0, w0) in zip(variants[0], bank[k][0], strict=True):
+            assert vmax == vmax0 and w.dtype == np.float32
+            assert float(np.abs(w).max()) == pytest.approx(float(np.abs(w0).max()), rel=1e-5)
+    np.testing.assert_allclose(out[42][0][1][1], out[44][0][1][1])  # both closed hi-hat: one EQ
+    assert not np.allclose(out[36][0][1][1], out[38][0][1][1])  # kick and snare: EQs of their own
+    assert not np.allclose(out[36][0][1][1], noise)

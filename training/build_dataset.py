@@ -38,8 +38,10 @@ from kits import (
     FIFTH_KITS,
     MUSESCORE_SF3,
     PERMISSIVE_KITS,
+    TENTH_KITS,
     TRAIN_KITS,
     load_bank,
+    sonic_pi_bank,
 )
 from render import (
     CLASS9,
@@ -55,7 +57,7 @@ from render import (
     render_midi,
 )
 from song_band import PARTS, compose_band
-from synth_kit import pitch_shift_bank, synth_bank
+from synth_kit import pitch_shift_bank, synth_bank, timbre_eq_bank
 
 
 def is_tune(gmd_id: str) -> bool:
@@ -83,6 +85,8 @@ class Production(NamedTuple):
     song_band_p: float = 0.0
     free_bass_p: float = 0.0
     mixed_kit_p: float = 0.0
+    tenth_kit_p: float = 0.0
+    timbre_eq_p: float = 0.0
 
 
 #: Drum groups that a mixed kit (``--mixed-kit-p``) draws from one source each: the hi-hat's closed and
@@ -147,17 +151,30 @@ def make_item(job: Job) -> dict[str, np.ndarray] | None:
     frng = np.random.default_rng([seed, 5])
     if prod.fifth_kits and frng.random() < prod.fifth_kit_p:
         kit = prod.fifth_kits[int(frng.integers(len(prod.fifth_kits)))]
+    # The tenth set's kits and voicing likewise come from streams of their own.
+    xrng = np.random.default_rng([seed, 9])
+    sonic_pi = None
+    if xrng.random() < prod.tenth_kit_p:
+        pick = TENTH_KITS[int(xrng.integers(len(TENTH_KITS)))]
+        if pick == "sonic_pi":  # the drawn kit plays only what Sonic Pi lacks (the ride)
+            sonic_pi = sonic_pi_bank(load_bank(kit), xrng)
+        else:
+            kit = pick
     bank = None
     if rng.random() < synth_p:
         bank = synth_bank(rng)
     elif rng.random() < shift_p:
-        bank = pitch_shift_bank(load_bank(kit), rng)
+        bank = pitch_shift_bank(load_bank(kit) if sonic_pi is None else sonic_pi, rng)
     # The ninth set's mixed kits likewise come from a stream of their own.
     mrng = np.random.default_rng([seed, 8])
     if bank is None and mrng.random() < prod.mixed_kit_p:
         bank = mixed_bank(kit, kits + prod.extra_kits + prod.fifth_kits, mrng)
         if mrng.random() < shift_p:
             bank = pitch_shift_bank(bank, mrng)
+    bank = sonic_pi if bank is None else bank
+    erng = np.random.default_rng([seed, 10])
+    if erng.random() < prod.timbre_eq_p:
+        bank = timbre_eq_bank(load_bank(kit) if bank is None else bank, erng)
     # The sixth set's song bands (and their softer drummers) likewise draw from a stream of their own.
     srng = np.random.default_rng([seed, 6])
     song = (as_mix and srng.random() < prod.song_band_p and len(g.beats_s) >= 2
@@ -278,6 +295,11 @@ def main() -> None:
     ap.add_argument("--mixed-kit-p", type=float, default=0.0,
                     help="share of the sampled-kit items drummed on a mixed kit: kick, snare, hi-hat, toms, "
                          "crash and ride each from a random training kit (or a synthesized one)")
+    ap.add_argument("--tenth-kit-p", type=float, default=0.0,
+                    help="share of items drummed on a tenth-set kit: Hydrogen's GMRockKit or "
+                         "TR808EmulationKit, or a kit drawn per item from Sonic Pi's one-shots")
+    ap.add_argument("--timbre-eq-p", type=float, default=0.0,
+                    help="share of items whose kit has each drum class re-voiced by a random EQ of its own")
     ap.add_argument("--first-shard", type=int, default=0,
                     help="number of the first shard written (to add a second pass to an existing set)")
     ap.add_argument("--seed-offset", type=int, default=0,
@@ -294,7 +316,7 @@ def main() -> None:
                       tuple(k for k in pool_kits if k in EXTRA_KITS),
                       BAND_SOUNDFONTS[:2] if args.permissive_only else BAND_SOUNDFONTS,
                       args.fifth_kit_p, FIFTH_KITS, args.song_band_p, args.free_bass_p,  # all permissive
-                      args.mixed_kit_p)
+                      args.mixed_kit_p, args.tenth_kit_p, args.timbre_eq_p)
     jobs = []
     for i, r in enumerate(rows):
         base = args.seed_offset + 2 * i

@@ -10,15 +10,19 @@ Sources (all installed Debian packages, redistributable):
   MuseScore General .sf3, ``timgm6mb-soundfont`` TimGM6mb, ``csound-soundfont`` sf_GMbank,
   ``opl3-soundfont`` OPL-3 FM): every key is rendered once per velocity layer by the fluidsynth
   command line and sliced.
-* Hydrogen drum kits (``hydrogen-drumkits``): ``drumkit.xml`` is parsed and its
+* Hydrogen drum kits (``hydrogen-drumkits``; the tenth set's GMRockKit and
+  TR808EmulationKit from ``hydrogen-data``): ``drumkit.xml`` is parsed and its
   wav/flac/aiff samples loaded with their velocity layers; instrument names are
   mapped to GM keys by keyword.
+* Sonic Pi's one-shots (``sonic-pi-samples``, CC0): kicks, snares, an acoustic
+  kit's hats, toms and cymbals; :func:`sonic_pi_bank` draws a kit from them per item.
 
 Banks are cached as ``cache/banks/<kit>.npz`` (plain arrays, no pickle).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import tempfile
@@ -35,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "cache"
 SF2_DIR = Path("/usr/share/sounds/sf2")
 HYDROGEN_DIR = Path("/usr/share/hydrogen/data/drumkits")
+SONIC_PI_DIR = Path("/usr/share/sonic-pi/samples")
 
 #: GM keys we sample from every kit.
 GM_KEYS = (35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 55, 57, 59)
@@ -100,6 +105,9 @@ EXTRA_KITS = tuple(k for k in SF2_KITS if k.startswith(("ms_", "tim_"))
 #: Training kits added for the fifth set: Csound's GM bank and OPL-3 FM drums. Drawn only by
 #: ``build_dataset.py --fifth-kit-p``; not in :data:`TRAIN_KITS`, which other recipes index by seed.
 FIFTH_KITS = tuple(k for k in SF2_KITS if k.startswith(("cs_", "opl3_")))
+#: Training kits added for the tenth set (``build_dataset.py --tenth-kit-p``), both GPL (``hydrogen-data``),
+#: and the Sonic Pi pool drawn per item by :func:`sonic_pi_bank`.
+TENTH_KITS = ("h2_GMRockKit", "h2_TR808EmulationKit", "sonic_pi")
 #: Training kits of the first four sets; the ones of the first three sets come first, in their
 #: original order.
 TRAIN_KITS = tuple(k for k in [*SF2_KITS, *("h2_" + h for h in HYDROGEN_KITS)]
@@ -256,6 +264,50 @@ def _load(path: Path) -> dict[int, list[list[tuple[int, np.ndarray]]]]:
     return {k: [[(vm, w) for _, vm, w in sorted(layers, key=lambda t: t[0])]
                 for _, layers in sorted(vs.items())]
             for k, vs in bank.items()}
+
+
+#: Sonic Pi one-shots by the GM keys they play (the keys the renders use, and their aliases): each entry is
+#: one voice, its files from soft to hard (velocity layers).
+SONIC_PI_VOICES: dict[tuple[int, ...], tuple[tuple[str, ...], ...]] = {
+    (36, 35): (*((f"bd_{n}",) for n in ("808", "ada", "boom", "fat", "gas", "haus", "klub", "mehackit",
+                                        "pure", "sone", "tek", "zome", "zum")),
+               ("drum_bass_soft", "drum_bass_hard"), ("drum_heavy_kick",), ("elec_soft_kick",),
+               ("elec_hollow_kick",)),
+    (38, 40): (*((f"sn_{n}",) for n in ("dolf", "dub", "generic", "zome")),
+               *((f"elec_{n}",) for n in ("snare", "hi_snare", "lo_snare", "mid_snare", "filt_snare")),
+               ("drum_snare_soft", "drum_snare_hard")),
+    (42,): (("drum_cymbal_closed",),),
+    (44,): (("drum_cymbal_pedal",),),
+    (46,): (("drum_cymbal_open",),),
+    (43, 41): (("drum_tom_lo_soft", "drum_tom_lo_hard"), ("elec_fuzz_tom",)),
+    (45, 47): (("drum_tom_mid_soft", "drum_tom_mid_hard"),),
+    (48, 50): (("drum_tom_hi_soft", "drum_tom_hi_hard"),),
+    (49, 55): (("drum_cymbal_soft", "drum_cymbal_hard"), ("elec_cymbal",)),
+    (57, 52): (("drum_splash_soft", "drum_splash_hard"),),
+}
+
+
+@functools.cache
+def _sonic_pi_sample(name: str) -> np.ndarray:
+    wav = _load_wave(SONIC_PI_DIR / f"{name}.flac")
+    if wav is None:
+        raise FileNotFoundError(f"Sonic Pi sample {name}.flac not found (install sonic-pi-samples)")
+    return _trim(wav)
+
+
+def sonic_pi_bank(base: dict[int, list[list[tuple[int, np.ndarray]]]],
+                  rng: np.random.Generator) -> dict[int, list[list[tuple[int, np.ndarray]]]]:
+    """A kit drawn from Sonic Pi's one-shots: one random voice per key of :data:`SONIC_PI_VOICES`;
+    ``base``'s sounds for the keys Sonic Pi lacks (the ride)."""
+    bank = dict(base)
+    for keys, voices in SONIC_PI_VOICES.items():
+        files = voices[int(rng.integers(len(voices)))]
+        tops = np.linspace(127, 0, len(files), endpoint=False)[::-1].round().astype(int)
+        waves = [_sonic_pi_sample(f) for f in files]
+        scale = 0.8 / (max(float(np.abs(w).max()) for w in waves) + 1e-9)  # soft layers stay softer
+        layers = [(int(top), w * np.float32(scale)) for top, w in zip(tops, waves, strict=True)]
+        bank.update({key: [layers] for key in keys})
+    return bank
 
 
 def load_bank(kit: str) -> dict[int, list[list[tuple[int, np.ndarray]]]]:

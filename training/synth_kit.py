@@ -192,3 +192,36 @@ def pitch_shift_bank(bank: Bank, rng: np.random.Generator, *, max_semitones: flo
     return {key: [[(vmax, _varispeed(w, shift[CLASS9_BY_KEY[key]])) for vmax, w in layers]
                   for layers in variants]
             for key, variants in bank.items()}
+
+
+def _peak_sos(f_hz: float, gain_db: float, q: float) -> np.ndarray:
+    """A peaking-EQ biquad (RBJ cookbook) as one second-order section."""
+    a = 10 ** (gain_db / 40)
+    w = 2 * np.pi * f_hz / SR
+    alpha = np.sin(w) / (2 * q)
+    b = np.array([1 + alpha * a, -2 * np.cos(w), 1 - alpha * a])
+    den = np.array([1 + alpha / a, -2 * np.cos(w), 1 - alpha / a])
+    return np.concatenate([b / den[0], den / den[0]])[None, :]
+
+
+def timbre_eq_bank(bank: Bank, rng: np.random.Generator, *, max_db: float = 10.0) -> Bank:
+    """The bank with each drum class re-voiced by its own random EQ.
+
+    Each class gets one or two peaking filters (centre 60 Hz-12 kHz, log-uniform;
+    gain up to ``max_db`` either way; Q 0.5-2), so one kit's hi-hat may carry a low
+    thump and another's snare may be dark or thin, as unseen kits' voices do. The
+    peak level of every sample is kept, so velocities keep their meaning.
+    """
+    sos = {}
+    for c in set(CLASS9_BY_KEY.values()):
+        sections = [_peak_sos(float(np.exp(rng.uniform(np.log(60.0), np.log(12000.0)))),
+                              float(rng.uniform(-max_db, max_db)), float(rng.uniform(0.5, 2.0)))
+                    for _ in range(int(rng.integers(1, 3)))]
+        sos[c] = np.concatenate(sections)
+
+    def voiced(w: np.ndarray, cls: str) -> np.ndarray:
+        y = sosfilt(sos[cls], w)
+        return (y * (np.abs(w).max() / (np.abs(y).max() + 1e-9))).astype(np.float32)
+
+    return {key: [[(vmax, voiced(w, CLASS9_BY_KEY[key])) for vmax, w in layers] for layers in variants]
+            for key, variants in bank.items()}
