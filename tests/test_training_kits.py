@@ -228,3 +228,20 @@ def test_timbre_eq_voices_each_class_once_and_keeps_peaks() -> None:
     np.testing.assert_allclose(out[42][0][1][1], out[44][0][1][1])  # both closed hi-hat: one EQ
     assert not np.allclose(out[36][0][1][1], out[38][0][1][1])  # kick and snare: EQs of their own
     assert not np.allclose(out[36][0][1][1], noise)
+
+
+def test_bank_augmentations_draw_the_same_for_a_seed_in_any_process() -> None:
+    """Per-class draws must not follow a set's iteration order, which changes with the hash seed."""
+    import subprocess
+
+    script = (
+        "import numpy as np, synth_kit\n"
+        "bank = {k: [[(127, np.sin(np.arange(3000) * 0.1).astype(np.float32))]] for k in (36, 38, 42, 49)}\n"
+        "for f in (synth_kit.pitch_shift_bank, synth_kit.timbre_eq_bank):\n"
+        "    out = f(bank, np.random.default_rng(0))\n"
+        "    print([round(float(out[k][0][0][1].sum()), 4) for k in sorted(out)])\n"
+    )
+    runs = {subprocess.run([sys.executable, "-c", script], cwd=TRAINING, capture_output=True, text=True,
+                           env={"PYTHONHASHSEED": str(seed), "PATH": ""}, check=True).stdout
+            for seed in (1, 2, 3)}
+    assert len(runs) == 1

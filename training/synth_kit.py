@@ -28,6 +28,10 @@ from kits import CLASS9_BY_KEY, SR
 
 Bank = dict[int, list[list[tuple[int, np.ndarray]]]]
 
+#: The drum classes in a fixed order: random draws per class follow it, so a seed gives the same kit
+#: in every process (a set of strings iterates in an order that changes with each interpreter's hash seed).
+CLASSES = tuple(dict.fromkeys(CLASS9_BY_KEY.values()))
+
 #: The 808's six hi-hat/cymbal oscillator frequencies, Hz.
 _METAL_HZ = np.array([205.3, 304.4, 369.6, 522.7, 540.0, 800.0])
 
@@ -188,7 +192,7 @@ def _varispeed(wav: np.ndarray, semitones: float) -> np.ndarray:
 
 def pitch_shift_bank(bank: Bank, rng: np.random.Generator, *, max_semitones: float = 3.0) -> Bank:
     """The bank with each drum class tuned up or down (varispeed) by its own random amount."""
-    shift = {c: float(rng.uniform(-max_semitones, max_semitones)) for c in set(CLASS9_BY_KEY.values())}
+    shift = {c: float(rng.uniform(-max_semitones, max_semitones)) for c in CLASSES}
     return {key: [[(vmax, _varispeed(w, shift[CLASS9_BY_KEY[key]])) for vmax, w in layers]
                   for layers in variants]
             for key, variants in bank.items()}
@@ -213,7 +217,7 @@ def timbre_eq_bank(bank: Bank, rng: np.random.Generator, *, max_db: float = 10.0
     peak level of every sample is kept, so velocities keep their meaning.
     """
     sos = {}
-    for c in set(CLASS9_BY_KEY.values()):
+    for c in CLASSES:
         sections = [_peak_sos(float(np.exp(rng.uniform(np.log(60.0), np.log(12000.0)))),
                               float(rng.uniform(-max_db, max_db)), float(rng.uniform(0.5, 2.0)))
                     for _ in range(int(rng.integers(1, 3)))]
