@@ -24,7 +24,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "bench")]
 
-CLASSES = ("kick", "snare", "hihat", "tom", "cymbal")
+from backbeat.core.kit import Instrument  # noqa: E402
+
+CLASSES = tuple(i.value for i in Instrument)
 
 
 def main() -> None:
@@ -40,7 +42,7 @@ def main() -> None:
 
     from analysis import read_annotations
     from analysis_diagnose import SETS, cached_inputs
-    from backbeat.analysis.drums import DrumModel, Instrument, transcribe
+    from backbeat.analysis.drums import DrumModel, transcribe
     from backbeat.analysis.pipeline import Analyzer
 
     variants: list[tuple[str, dict[Instrument, float]]] = [("own", {})]
@@ -48,7 +50,10 @@ def main() -> None:
         cls, _, values = spec.partition("=")
         if cls not in CLASSES or not values:
             ap.error(f"--values {spec!r}: expected CLASS=V1,V2 with CLASS one of {', '.join(CLASSES)}")
-        variants += [(f"{cls}={v}", {Instrument(cls): float(v)}) for v in values.split(",")]
+        try:
+            variants += [(f"{cls}={v}", {Instrument(cls): float(v)}) for v in values.split(",")]
+        except ValueError:
+            ap.error(f"--values {spec!r}: the thresholds must be numbers")
     sets = args.sets.split(",")
     unknown = [s for s in sets if s not in SETS or not SETS[s][1]]
     if unknown:
@@ -64,13 +69,13 @@ def main() -> None:
         folder = SETS[s][0]
         per: dict[str, dict[str, list[float]]] = {name: {} for name, _ in variants}
         for flac in sorted(folder.glob("*.flac")):
+            truth = read_annotations(folder / flac.stem)
+            if truth is None:
+                continue
             feats, _, dur = cached_inputs(s, flac, shipped)
             acts = model.activations(feats)
             tracked = analyzer.analyze_activations(feats, acts, duration_s=dur).beats
             beats = np.array([b.time_s for b in tracked])
-            truth = read_annotations(folder / flac.stem)
-            if truth is None:
-                continue
             for name, change in variants:
                 hits = transcribe(acts, thresholds={**own, **change}, beats_s=beats)
                 for cls, ref in truth[2].items():
