@@ -40,8 +40,9 @@ label ``<source>+hint``): an oracle for the beat level that shows how much of
 a set's miss is the tempo octave.
 
 Per set it prints beat F (mir_eval, ±70 ms), downbeat F (±70 ms), drum onset F
-per class (±50 ms) and the mean of kick/snare/hi-hat, speed (× real time) and
-the tempo map's accuracy (share of the annotated beat intervals whose tempo the
+per class (±50 ms; the mean of the files' F, and F over the set's summed counts, which a
+file with a handful of hits of a class moves less) and the mean of kick/snare/hi-hat,
+speed (× real time) and the tempo map's accuracy (share of the annotated beat intervals whose tempo the
 map gives within 8 %; "any octave" also takes twice or half), and
 the same beat/downbeat F and speed for ``librosa.beat.beat_track`` (downbeats:
 every 4th beat from the first, librosa has no downbeat tracker), with ratios.
@@ -125,6 +126,19 @@ DETAIL_OF_CLASS9 = {"HHC": "hihat_closed", "HHO": "hihat_open", "HT": "tom_high"
                     "LT": "tom_floor", "CR": "crash", "RD": "ride"}
 
 
+def add_counts(counts: dict[str, np.ndarray], key: str, ref_s: np.ndarray, est_s: np.ndarray) -> None:
+    """Add one file's matched hits (±50 ms), annotated hits and detected hits to ``counts[key]``."""
+    import mir_eval
+
+    hits = len(mir_eval.util.match_events(ref_s, np.sort(est_s), 0.05)) if ref_s.size and est_s.size else 0
+    counts.setdefault(key, np.zeros(3, dtype=int))[:] += (hits, ref_s.size, est_s.size)
+
+
+def summed_f(counts: dict[str, np.ndarray]) -> str:
+    """Onset F per key from counts summed over a set's files (keys without annotated hits left out)."""
+    return " ".join(f"{k}={2 * h / max(r + e, 1):.3f}" for k, (h, r, e) in counts.items() if r)
+
+
 @dataclass
 class SetStats:
     beat_f: list[float] = field(default_factory=list)
@@ -132,6 +146,7 @@ class SetStats:
     lib_beat_f: list[float] = field(default_factory=list)
     lib_down_f: list[float] = field(default_factory=list)
     drum_f: dict[str, list[float]] = field(default_factory=dict)
+    class_counts: dict[str, np.ndarray] = field(default_factory=dict)  # class -> (hits, refs, ests)
     detail_counts: dict[str, np.ndarray] = field(default_factory=dict)  # detail -> (hits, refs, ests)
     tempo_acc: list[float] = field(default_factory=list)
     tempo_acc_octave: list[float] = field(default_factory=list)
@@ -398,6 +413,7 @@ def main() -> int:
                             f_on = (mir_eval.onset.f_measure(ref_on, est_on, window=0.05)[0]
                                     if est_on.size else 0.0)
                             st.drum_f.setdefault(inst, []).append(f_on)
+                        add_counts(st.class_counts, inst, ref_on, est_on)
                         est_vel = np.array([d.velocity for d in a.drums if d.instrument.value == inst],
                                            dtype=np.float64)
                         rho = velocity_rho(ref_velocities[inst], est_on, est_vel)
@@ -416,10 +432,7 @@ def main() -> int:
                     st.tempo_acc_octave.append(acc_octave)
                     for detail, ref_on in detail_onsets.items():
                         est_on = np.sort([d.time_s for d in a.drums if d.detail == detail])
-                        hits = len(mir_eval.util.match_events(ref_on, est_on, 0.05)) if (
-                            ref_on.size and len(est_on)) else 0
-                        counts = st.detail_counts.setdefault(detail, np.zeros(3, dtype=int))
-                        counts += (hits, ref_on.size, len(est_on))
+                        add_counts(st.detail_counts, detail, ref_on, est_on)
                     line += f"  beat F {st.beat_f[-1]:.3f} down F {st.down_f[-1]:.3f} tempo {acc:.2f}"
                     if source == next(iter(analyzers)) and not args.no_librosa:
                         lib.beat_f.append(mir_eval.beat.f_measure(ref_b, lib_beats))
@@ -444,9 +457,9 @@ def main() -> int:
                 print(f"[{source}] tempo map right (±{TEMPO_TOLERANCE:.0%}) {np.mean(st.tempo_acc):.3f} "
                       f"of the beat intervals, any octave {np.mean(st.tempo_acc_octave):.3f}")
                 print(f"[{source}] drum onset F {drums}  mean(KD,SD,HH)={np.mean(km) if km else 0:.3f}")
-                details = " ".join(f"{k}={2 * h / max(r + e, 1):.3f}"
-                                   for k, (h, r, e) in st.detail_counts.items() if r)
-                print(f"[{source}] finer classes, onset F over the set's summed counts: {details}")
+                print(f"[{source}] drum onset F over the set's summed counts: {summed_f(st.class_counts)}")
+                print(f"[{source}] finer classes, onset F over the set's summed counts: "
+                      f"{summed_f(st.detail_counts)}")
                 if st.velocity_rho:
                     rhos = " ".join(f"{k}={np.mean(v):.3f}" for k, v in st.velocity_rho.items())
                     line = (f"[{source}] velocity: Spearman rho with the annotated velocity, matched hits, "
