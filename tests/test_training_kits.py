@@ -245,3 +245,25 @@ def test_bank_augmentations_draw_the_same_for_a_seed_in_any_process() -> None:
                            env={"PYTHONHASHSEED": str(seed), "PATH": ""}, check=True).stdout
             for seed in (1, 2, 3)}
     assert len(runs) == 1
+
+
+
+def test_banks_put_gm_sounds_where_a_kit_leaves_the_gm_map(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    """Orchestra kits' timpani keys come from their SoundFont's Standard kit; AVL's high toms are its rack
+    tom's centre and edge hits, not its hi-hat swish (48) and crash choke (50); other kits load as sampled."""
+    monkeypatch.setattr(kits, "CACHE", tmp_path)
+    for kit, base in (("fluid_orchestra", 1000.0), ("fluid_standard", 2000.0), ("avl_black_pearl", 3000.0)):
+        kits._save({key: [[(127, np.full(10, base + key, dtype=np.float32))]] for key in kits.GM_KEYS},
+                   tmp_path / "banks" / f"{kit}.npz")
+
+    def sound(kit: str, key: int) -> float:
+        return float(kits.load_bank(kit)[key][0][0][1][0])
+
+    for key in kits.GM_KEYS:
+        assert sound("fluid_orchestra", key) == (2000.0 if 41 <= key <= 53 else 1000.0) + key
+        assert sound("fluid_standard", key) == 2000.0 + key
+        played = {48: 45, 50: 47}.get(key, key)
+        assert sound("avl_black_pearl", key) == 3000.0 + played
+        assert kits.played_key("avl_black_pearl", key) == played  # fluidsynth renders play the same keys
+        assert kits.played_key("fluid_standard", key) == key

@@ -29,7 +29,7 @@ import pretty_midi
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kits import CACHE, EVAL_KITS, SF2_DIR, SF2_KITS, SR
+from kits import CACHE, EVAL_KITS, SF2_DIR, SF2_KITS, SR, played_key
 from render import (
     GMD_DIR,
     Groove,
@@ -75,12 +75,13 @@ def excerpt(path: Path, name: str) -> Groove:
 
 
 def render_sf2_real(g: Groove, kit: str) -> np.ndarray:
-    """Render with fluidsynth itself (not the sampler), as dev-renders were made."""
+    """Render with fluidsynth itself (not the sampler), as dev-renders were made (GM keys the kit
+    lacks played as :func:`kits.played_key` says)."""
     sf2, _bank, program, channel = SF2_KITS[kit]
     pm = pretty_midi.PrettyMIDI(initial_tempo=120)
     inst = pretty_midi.Instrument(program=program, is_drum=channel == 9)
     for t, _p, k, v in g.events:
-        inst.notes.append(pretty_midi.Note(v, k, t, t + 0.3))
+        inst.notes.append(pretty_midi.Note(v, played_key(kit, k), t, t + 0.3))
     pm.instruments.append(inst)
     with tempfile.TemporaryDirectory() as tmp:
         mp, wp = Path(tmp) / "d.mid", Path(tmp) / "d.wav"

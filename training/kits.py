@@ -17,7 +17,9 @@ Sources (all installed Debian packages, redistributable):
 * Sonic Pi's one-shots (``sonic-pi-samples``, CC0): kicks, snares, an acoustic
   kit's hats, toms and cymbals; :func:`sonic_pi_bank` draws a kit from them per item.
 
-Banks are cached as ``cache/banks/<kit>.npz`` (plain arrays, no pickle).
+Banks are cached as ``cache/banks/<kit>.npz`` (plain arrays, no pickle), as sampled;
+:func:`load_bank` then puts GM sounds on the keys where a kit leaves the GM drum map
+(:data:`ORCHESTRA_BASE`, :data:`AVL_KITS`).
 """
 
 from __future__ import annotations
@@ -310,13 +312,38 @@ def sonic_pi_bank(base: dict[int, list[list[tuple[int, np.ndarray]]]],
     return bank
 
 
+#: Kits whose presets leave the General MIDI drum map at keys the renders play. The Orchestra kits (GS
+#: layout) play timpani on keys 41-53, where GM has the toms, hi-hats, crash and ride: :func:`load_bank`
+#: takes those keys from the same SoundFont's Standard kit. AVL's four-piece kits have a hi-hat swish on
+#: 48 and a crash choke on 50, GM's high toms, and one rack tom: its centre (45) and edge (47) hits play
+#: the high toms (:data:`AVL_KEY_STAND_INS`, :func:`played_key`). Until session 17 these sounds were
+#: rendered and annotated as the GM instrument of their key (timpani as hi-hats, a hi-hat swish as a tom).
+ORCHESTRA_BASE = {"fluid_orchestra": "fluid_standard", "ms_orchestra": "ms_standard",
+                  "cs_orchestra": "cs_standard"}
+ORCHESTRA_TIMPANI_KEYS = range(41, 54)
+AVL_KITS = ("avl_black_pearl", "avl_red_zeppelin")
+AVL_KEY_STAND_INS = {48: 45, 50: 47}
+
+
+def played_key(kit: str, key: int) -> int:
+    """The key of ``kit``'s preset that sounds GM ``key``'s instrument (for renders by fluidsynth)."""
+    return AVL_KEY_STAND_INS.get(key, key) if kit in AVL_KITS else key
+
+
 def load_bank(kit: str) -> dict[int, list[list[tuple[int, np.ndarray]]]]:
-    """The sample bank of ``kit`` (``fluid_*``, ``avl_*`` or ``h2_<hydrogen dir>``), cached."""
+    """The sample bank of ``kit`` (``fluid_*``, ``avl_*`` or ``h2_<hydrogen dir>``), cached, with GM
+    sounds on the keys where the kit leaves the GM map (:data:`ORCHESTRA_BASE`, :data:`AVL_KITS`)."""
     path = CACHE / "banks" / f"{kit}.npz"
     if path.exists():
-        return _load(path)
-    bank = _render_sf2(kit) if kit in SF2_KITS else _load_hydrogen(kit[3:])
-    _save(bank, path)
+        bank = _load(path)
+    else:
+        bank = _render_sf2(kit) if kit in SF2_KITS else _load_hydrogen(kit[3:])
+        _save(bank, path)
+    if kit in ORCHESTRA_BASE:
+        standard = load_bank(ORCHESTRA_BASE[kit])
+        bank.update({key: standard[key] for key in ORCHESTRA_TIMPANI_KEYS if key in bank and key in standard})
+    if kit in AVL_KITS:
+        bank.update({key: bank[src] for key, src in AVL_KEY_STAND_INS.items() if key in bank and src in bank})
     return bank
 
 
