@@ -124,6 +124,11 @@ CLASS5 = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "tom", "CY": "cymbal
 #: Annotated class9 -> the analysis' ``detail`` it should get (kick and snare have one class9 each).
 DETAIL_OF_CLASS9 = {"HHC": "hihat_closed", "HHO": "hihat_open", "HT": "tom_high", "MT": "tom_mid",
                     "LT": "tom_floor", "CR": "crash", "RD": "ride"}
+#: dev-renders were rendered with AVL Black Pearl (../shared/data/README.md), whose keys 48 and 50 hold
+#: a hi-hat swish and a crash choke, not General MIDI's high toms, and its annotations name them by GM
+#: (toms). They are scored as what sounds: rendered key -> (class5, class9). Since session 17; the
+#: project's own renders play toms on these keys (``training/kits.py``, ``AVL_KEY_STAND_INS``).
+DEV_RENDERS_HEARD = {"48": ("HH", "HHO"), "50": ("CY", "CR")}
 
 
 def add_counts(counts: dict[str, np.ndarray], key: str, ref_s: np.ndarray, est_s: np.ndarray) -> None:
@@ -169,16 +174,28 @@ def read_annotations(stem: Path) -> tuple[np.ndarray, np.ndarray, dict[str, np.n
     return ann[:, 0], ann[:, 1].astype(int), onsets
 
 
+def read_onset_rows(stem: Path) -> list[dict[str, str]]:
+    """The rows of ``X.onsets.tsv`` (none if it is missing), dev-renders' classes as heard
+    (:data:`DEV_RENDERS_HEARD`)."""
+    path = stem.with_suffix(".onsets.tsv")
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    if stem.parent == SETS["dev-renders"][0]:
+        for row in rows:
+            row["class5"], row["class9"] = DEV_RENDERS_HEARD.get(row.get("render_pitch", ""),
+                                                                (row["class5"], row["class9"]))
+    return rows
+
+
 def read_onset_velocities(stem: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Annotated (onset times, MIDI velocities) per instrument (:data:`CLASS5`) from ``X.onsets.tsv``,
     in file order; the velocity is NaN where the file has none."""
     out: dict[str, list[tuple[float, float]]] = {c: [] for c in CLASS5.values()}
-    path = stem.with_suffix(".onsets.tsv")
-    if path.exists():
-        with path.open() as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                velocity = float(row["velocity"]) if row.get("velocity") else float("nan")
-                out[CLASS5[row["class5"]]].append((float(row["time"]), velocity))
+    for row in read_onset_rows(stem):
+        velocity = float(row["velocity"]) if row.get("velocity") else float("nan")
+        out[CLASS5[row["class5"]]].append((float(row["time"]), velocity))
     return {k: (np.array([t for t, _ in v]), np.array([x for _, x in v])) for k, v in out.items()}
 
 
@@ -224,14 +241,11 @@ def read_detail_onsets(stem: Path) -> dict[str, np.ndarray]:
     """Annotated onset times per finer class (:data:`DETAIL_OF_CLASS9`, and ``snare_ghost``: snare
     hits below :data:`GHOST_VELOCITY`) from ``X.onsets.tsv``."""
     out: dict[str, list[float]] = {d: [] for d in (*DETAIL_OF_CLASS9.values(), "snare_ghost")}
-    path = stem.with_suffix(".onsets.tsv")
-    if path.exists():
-        with path.open() as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                if row.get("class9") in DETAIL_OF_CLASS9:
-                    out[DETAIL_OF_CLASS9[row["class9"]]].append(float(row["time"]))
-                if row["class5"] == "SD" and row.get("velocity") and float(row["velocity"]) < GHOST_VELOCITY:
-                    out["snare_ghost"].append(float(row["time"]))
+    for row in read_onset_rows(stem):
+        if row.get("class9") in DETAIL_OF_CLASS9:
+            out[DETAIL_OF_CLASS9[row["class9"]]].append(float(row["time"]))
+        if row["class5"] == "SD" and row.get("velocity") and float(row["velocity"]) < GHOST_VELOCITY:
+            out["snare_ghost"].append(float(row["time"]))
     return {k: np.sort(np.asarray(v)) for k, v in out.items()}
 
 
