@@ -30,3 +30,19 @@ def test_summed_counts_leave_out_keys_without_annotated_hits() -> None:
     analysis.add_counts(counts, "tom", np.array([], dtype=float), np.array([2.0, 4.0]))
     analysis.add_counts(counts, "kick", np.array([0.0, 0.5]), np.array([0.52, 0.0]))
     assert analysis.summed_f(counts) == "kick=1.000"
+
+
+def test_dev_renders_hits_are_scored_as_the_kit_sounds_them(tmp_path: Path) -> None:
+    """AVL Black Pearl's key 48 is a hi-hat swish: a hi-hat in dev-renders, a tom in any other set."""
+    dev = analysis.SETS["dev-renders"][0]
+    stem = dev / "drummer1__session3__13"
+    if not stem.with_suffix(".onsets.tsv").exists():
+        pytest.skip(f"dev-renders not found at {dev}")
+    rows = analysis.read_onset_rows(stem)
+    swishes = [r for r in rows if r["render_pitch"] == "48"]
+    assert swishes and all((r["class5"], r["class9"]) == ("HH", "HHO") for r in swishes)
+    copy = tmp_path / stem.name
+    copy.with_suffix(".onsets.tsv").write_text(stem.with_suffix(".onsets.tsv").read_text())
+    assert all(r["class5"] == "TT" for r in analysis.read_onset_rows(copy) if r["render_pitch"] == "48")
+    heard = analysis.read_onset_velocities(stem)
+    assert len(heard["hihat"][0]) == sum(r["class5"] == "HH" for r in rows)
