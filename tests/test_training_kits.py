@@ -247,7 +247,6 @@ def test_bank_augmentations_draw_the_same_for_a_seed_in_any_process() -> None:
     assert len(runs) == 1
 
 
-
 def test_banks_put_gm_sounds_where_a_kit_leaves_the_gm_map(monkeypatch: pytest.MonkeyPatch,
                                                             tmp_path: Path) -> None:
     """Orchestra kits' timpani keys come from their SoundFont's Standard kit; AVL's high toms are its rack
