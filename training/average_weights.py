@@ -44,7 +44,7 @@ def average_weights(paths: list[Path]) -> dict[str, np.ndarray]:
         values = [w[key] for w in loaded]
         if any(v.shape != value.shape for v in values):
             raise ValueError(f"entry {key!r} differs in shape between the files")
-        if key in SHARED or value.dtype.kind not in "f":
+        if key in SHARED or value.dtype.kind != "f":
             if key in SHARED and not all(np.array_equal(v, value) for v in values):
                 raise ValueError(f"entry {key!r} differs between the files: not one architecture")
             out[key] = value

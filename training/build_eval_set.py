@@ -75,8 +75,8 @@ def excerpt(path: Path, name: str) -> Groove:
 
 
 def render_sf2_real(g: Groove, kit: str) -> np.ndarray:
-    """Render with fluidsynth itself (not the sampler), as dev-renders were made (GM keys the kit
-    lacks played as :func:`kits.played_key` says)."""
+    """Render with fluidsynth itself (not the sampler), as dev-renders were made; each GM key is played
+    on the key where the kit keeps that instrument (:func:`kits.played_key`)."""
     sf2, _bank, program, channel = SF2_KITS[kit]
     pm = pretty_midi.PrettyMIDI(initial_tempo=120)
     inst = pretty_midi.Instrument(program=program, is_drum=channel == 9)
